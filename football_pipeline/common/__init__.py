@@ -1,0 +1,1 @@
+"""One football vocabulary: competitions, seasons, canonical teams and match ids."""

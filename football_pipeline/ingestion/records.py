@@ -1,0 +1,40 @@
+"""What parsers return: typed frames, plus every row they could not use and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from football_pipeline.common.seasons import Season
+
+QUARANTINE_COLUMNS = ["source_row", "raw_row", "reason", "check_name"]
+
+
+@dataclass
+class Rejection:
+    source_row: int | None  # line number in the file (header = line 1); record index + 1 for JSON
+    raw_row: str
+    reason: str
+    check_name: str
+
+
+@dataclass
+class ParsedFile:
+    source: str
+    competition_id: str
+    season: Season
+    path: str  # as shown to users: relative to the data directory where possible
+    sha256: str
+    matches: pd.DataFrame
+    odds: pd.DataFrame | None = None
+    rejections: list[Rejection] = field(default_factory=list)
+    info: dict[str, object] = field(default_factory=dict)
+    file_problems: list[str] = field(default_factory=list)  # blocking: the file as a whole is suspect
+
+
+
+def rejections_frame(rejections: list[Rejection]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(r.source_row, r.raw_row, r.reason, r.check_name) for r in rejections], columns=QUARANTINE_COLUMNS
+    )

@@ -1,0 +1,225 @@
+"""The data platform as a library: read, validate and load partitions, with no Dagster involved.
+
+The Dagster assets call these functions one partition at a time; `load_directory` runs the same steps
+over a whole data directory (the benchmark and `football-pipeline load` use it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from football_pipeline import settings
+from football_pipeline.common import competitions
+from football_pipeline.common.seasons import Season
+from football_pipeline.common.teams import Vocabulary
+from football_pipeline.ingestion import football_data, understat
+from football_pipeline.ingestion.files import (
+    FOOTBALL_DATA,
+    UNDERSTAT,
+    SourceFile,
+    SourceFileError,
+    discover,
+    sha256,
+)
+from football_pipeline.ingestion.records import Rejection
+from football_pipeline.quality.validate import ValidatedFile, validate
+from football_pipeline.warehouse import build, load, migrate, reference, schema
+
+# Bump when parsing, validation or the canonical build change what a file loads as: files whose
+# fingerprint changes are reloaded by a no-change re-run.
+PARSER_VERSION = "1"
+PARSERS = {FOOTBALL_DATA: football_data.parse, UNDERSTAT: understat.parse}
+
+
+@dataclass
+class SourceResult:
+    """One source file of a partition, read and validated (or refused as a whole)."""
+
+    file: SourceFile
+    path: str  # as shown to users
+    sha256: str
+    content: bytes
+    fingerprint: str
+    validated: ValidatedFile | None = None
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.validated is not None and not self.validated.blocked
+
+    def problem(self) -> str | None:
+        if self.error:
+            return self.error
+        if self.validated is not None and self.validated.blocked:
+            return f"{self.path}: blocking check(s) failed: " + " | ".join(self.validated.blocking_reasons())
+        return None
+
+    def record(self) -> load.FileRecord:
+        rejections: tuple[Rejection, ...] = ()
+        if self.validated is not None:
+            rejections = tuple(self.validated.rejections)
+        elif self.error:
+            head = self.content[:2000].decode("utf-8", "replace")
+            rejections = (Rejection(None, head, self.error, "file"),)
+        status = "loaded" if self.usable else ("blocked" if self.validated is not None else "failed")
+        rows = len(self.validated.matches) if self.validated is not None else 0
+        return load.FileRecord(self.file.source, self.path, self.sha256, self.content, self.fingerprint,
+                               rejections, status, self.problem(), rows)
+
+
+def fingerprint(content_sha256: str, vocabulary: Vocabulary) -> str:
+    return hashlib.sha256(f"{content_sha256}:{PARSER_VERSION}:{vocabulary.fingerprint}".encode()).hexdigest()
+
+
+def display_path(file: SourceFile, data_dir: Path) -> str:
+    return file.relative_to(data_dir)
+
+
+def read_source(
+    file: SourceFile, data_dir: Path, vocabulary: Vocabulary, today: dt.date | None = None
+) -> SourceResult:
+    """Parse and validate one file. A file that cannot be used at all comes back with `error` set."""
+    content = file.path.read_bytes()
+    digest = sha256(content)
+    shown = display_path(file, data_dir)
+    result = SourceResult(file, shown, digest, content, fingerprint(digest, vocabulary))
+    try:
+        parsed = PARSERS[file.source](content, path=shown, competition_id=file.competition_id, season=file.season)
+        result.validated = validate(parsed, vocabulary, pd.Timestamp(today or settings.today()))
+    except SourceFileError as error:
+        result.error = str(error)
+    return result
+
+
+def partition_files(data_dir: Path, competition_id: str, season: Season) -> dict[str, SourceFile]:
+    """The source files that exist for one partition."""
+    from football_pipeline.ingestion import files
+
+    found = {}
+    candidates = [files.football_data_file(data_dir, competition_id, season),
+                  files.understat_file(data_dir, competition_id, season)]
+    for candidate in candidates:
+        if candidate is not None and candidate.path.is_file():
+            found[candidate.source] = candidate
+    return found
+
+
+def unchanged(engine: sa.Engine, competition_id: str, season: str, fingerprints: dict[str, str]) -> bool:
+    """True when exactly these files, with these fingerprints, are what the warehouse holds."""
+    loaded = {source: f for (source, c, s), f in load.loaded_fingerprints(engine).items()
+              if c == competition_id and s == season}
+    return bool(fingerprints) and loaded == fingerprints
+
+
+def load_sources(
+    engine: sa.Engine, competition_id: str, season: str, results: Iterable[SourceResult], *,
+    allow_shrink: bool = False,
+) -> tuple[load.LoadResult | None, build.PartitionRows | None, list[str]]:
+    """Load a partition from its read sources. Unusable sources are recorded (raw bytes, quarantine)
+    and leave the warehouse as it was; returns the load, the rows built and the problems seen."""
+    results = list(results)
+    problems = [p for p in (r.problem() for r in results) if p]
+    if problems:
+        for result in results:
+            if not result.usable:
+                load.record_unloaded(engine, competition_id, season, result.record())
+        return None, None, problems
+    by_source = {r.file.source: r.validated for r in results}
+    rows = build.build(competition_id, season, by_source.get(FOOTBALL_DATA), by_source.get(UNDERSTAT))
+    loaded = load.load_partition(engine, rows, [r.record() for r in results], allow_shrink=allow_shrink)
+    return loaded, rows, []
+
+
+@dataclass
+class DirectorySummary:
+    data_dir: str
+    partitions: int = 0
+    loaded: int = 0
+    unchanged: int = 0
+    refused: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    quarantined: int = 0
+    seconds: float = 0.0
+
+
+def _read_partition(args: tuple) -> tuple[str, str, list[SourceResult]]:
+    competition_id, season_key, files, data_dir, vocabulary, today = args
+    return competition_id, season_key, [read_source(f, data_dir, vocabulary, today) for f in files]
+
+
+def load_directory(
+    engine: sa.Engine, data_dir: Path, *, skip_unchanged: bool = True, workers: int = 1,
+    today: dt.date | None = None, only: set[tuple[str, str]] | None = None,
+) -> DirectorySummary:
+    """Migrate, load the reference tables, then every partition found in `data_dir`."""
+    started = time.perf_counter()
+    migrate.upgrade(engine)
+    vocabulary = Vocabulary.load([data_dir])
+    reference.load_reference(engine, vocabulary)
+    summary = DirectorySummary(str(data_dir))
+    grouped: dict[tuple[str, str], list[SourceFile]] = defaultdict(list)
+    for file in discover(data_dir):
+        grouped[(file.competition_id, file.season.key)].append(file)
+    loaded_now = load.loaded_fingerprints(engine) if skip_unchanged else {}
+    todo = []
+    for (competition_id, season_key), files in sorted(grouped.items()):
+        if only is not None and (competition_id, season_key) not in only:
+            continue
+        summary.partitions += 1
+        prints = {f.source: fingerprint(sha256(f.path.read_bytes()), vocabulary) for f in files}
+        held = {s: p for (s, c, k), p in loaded_now.items() if c == competition_id and k == season_key}
+        if skip_unchanged and held == prints:
+            summary.unchanged += 1
+            continue
+        todo.append((competition_id, season_key, files, data_dir, vocabulary, today))
+    if workers > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            read = pool.map(_read_partition, todo, chunksize=2)
+            _load_all(engine, read, summary)
+    else:
+        _load_all(engine, map(_read_partition, todo), summary)
+    migrate.refresh_aggregates(engine)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _load_all(engine: sa.Engine, read: Iterable[tuple[str, str, list[SourceResult]]],
+              summary: DirectorySummary) -> None:
+    for competition_id, season_key, results in read:
+        try:
+            loaded, _, problems = load_sources(engine, competition_id, season_key, results)
+        except load.LoadRefused as refused:
+            summary.refused.append(str(refused))
+            continue
+        if problems:
+            summary.refused.extend(problems)
+            continue
+        summary.loaded += 1
+        summary.quarantined += loaded.quarantined
+        for table, count in loaded.rows.items():
+            summary.rows[table] += count
+
+
+def table_counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in (schema.competitions, schema.teams, schema.team_aliases, schema.matches,
+                          schema.team_match_stats, schema.odds, schema.xg, schema.elo_ratings, schema.quarantine,
+                          schema.raw_files)
+        }
+
+
+def known_partitions(data_dir: Path) -> list[tuple[str, str]]:
+    return sorted({(f.competition_id, f.season.key) for f in discover(data_dir)
+                   if f.competition_id in competitions.BY_ID})

@@ -1,0 +1,1 @@
+"""Data quality: Pandera schemas, row quarantine, named checks and per-match quality scores."""

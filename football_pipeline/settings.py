@@ -1,0 +1,67 @@
+"""Settings from the environment, with embedded defaults.
+
+Everything here is read when called, never at import time, so tests and the CLI can set the
+environment first. The defaults make `make run` work on a fresh machine with no configuration:
+a SQLite warehouse, a local MLflow store and a local Dagster instance, all under one local state
+folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_DATA_DIR = PACKAGE_DIR / "bundled_data"
+
+
+def project_root() -> Path | None:
+    """The source checkout this package runs from, if any (editable installs, `make run`)."""
+    root = PACKAGE_DIR.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def state_dir() -> Path:
+    """Local state folder: `FOOTBALL_PIPELINE_STATE_DIR`, else `.state/` in the checkout."""
+    configured = os.environ.get("FOOTBALL_PIPELINE_STATE_DIR")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    root = project_root()
+    return (root / ".state") if root else Path.home() / ".football-pipeline"
+
+
+def warehouse_url() -> str:
+    """`WAREHOUSE_URL` (any SQLAlchemy URL), else a SQLite file in the state folder."""
+    configured = os.environ.get("WAREHOUSE_URL")
+    if configured:
+        return configured
+    return f"sqlite:///{state_dir() / 'warehouse.sqlite'}"
+
+
+def football_data_dir() -> Path:
+    """`FOOTBALL_DATA_DIR` (same layout as the bundled data), else the bundled data."""
+    configured = os.environ.get("FOOTBALL_DATA_DIR")
+    return Path(configured).expanduser().resolve() if configured else BUNDLED_DATA_DIR
+
+
+def mlflow_tracking_uri() -> str:
+    """`MLFLOW_TRACKING_URI`, else a SQLite-backed MLflow store in the state folder."""
+    configured = os.environ.get("MLFLOW_TRACKING_URI")
+    if configured:
+        return configured
+    return f"sqlite:///{state_dir() / 'mlflow.db'}"
+
+
+def dagster_home() -> Path:
+    """`DAGSTER_HOME`, else a Dagster instance folder in the state folder."""
+    configured = os.environ.get("DAGSTER_HOME")
+    return Path(configured).expanduser().resolve() if configured else state_dir() / "dagster_home"
+
+
+def today() -> dt.date:
+    """The date that temporal checks compare against (UTC). `FOOTBALL_PIPELINE_TODAY` pins it."""
+    pinned = os.environ.get("FOOTBALL_PIPELINE_TODAY")
+    if pinned:
+        return dt.date.fromisoformat(pinned)
+    return dt.datetime.now(dt.timezone.utc).date()

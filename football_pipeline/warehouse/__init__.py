@@ -1,0 +1,1 @@
+"""The warehouse: schema, migrations, canonical rows and transactional partition loads."""

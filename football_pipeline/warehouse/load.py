@@ -1,0 +1,266 @@
+"""Transactional, idempotent loads of one competition x season partition.
+
+A load replaces the partition's rows in `matches`, `team_match_stats`, `odds` and `xg` and its
+quarantine records in one transaction: re-running it leaves the same rows, and a failure part-way
+(the server going away included) leaves the previous state. Two guards keep good data from being
+replaced by worse: a source whose file is missing now does not wipe what was loaded from it, and a
+file with fewer completed matches than the warehouse holds for the partition is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from football_pipeline.ingestion.records import Rejection
+from football_pipeline.warehouse import schema
+from football_pipeline.warehouse.build import PartitionRows
+
+
+class LoadRefused(RuntimeError):
+    """A load would lose data that is in the warehouse; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What a load records about one source file."""
+
+    source: str
+    path: str
+    sha256: str
+    content: bytes
+    fingerprint: str
+    rejections: tuple[Rejection, ...]
+    status: str = "loaded"  # loaded | blocked | failed
+    message: str | None = None
+    rows_loaded: int = 0
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    competition_id: str
+    season: str
+    rows: dict[str, int]
+    quarantined: int
+    replaced: dict[str, int]  # rows deleted per table
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def load_partition(
+    engine: sa.Engine, rows: PartitionRows, files: Iterable[FileRecord], *, allow_shrink: bool = False
+) -> LoadResult:
+    files = list(files)
+    sources = {f.source for f in files}
+    key = {"competition_id": rows.competition_id, "season": rows.season}
+    quarantined = 0
+    with engine.begin() as connection:
+        _refuse_losses(connection, rows, sources, allow_shrink)
+        replaced = {}
+        for table in schema.PARTITIONED:
+            deleted = connection.execute(
+                table.delete().where(table.c.competition_id == rows.competition_id, table.c.season == rows.season)
+            )
+            replaced[table.name] = deleted.rowcount
+        counts = {}
+        for name, frame in rows.tables().items():
+            counts[name] = bulk_insert(connection, schema.metadata.tables[name], frame)
+        for record in files:
+            extra = [r for r in rows.conflicts] if record.source == "understat" else []
+            quarantined += _record_file(connection, rows.competition_id, rows.season, record, extra)
+    return LoadResult(rows.competition_id, rows.season, counts, quarantined, replaced)
+
+
+def record_unloaded(engine: sa.Engine, competition_id: str, season: str, record: FileRecord) -> int:
+    """A blocked or unreadable file: keep its bytes and rejected rows; the loaded data stays as it was."""
+    with engine.begin() as connection:
+        return _record_file(connection, competition_id, season, record, [])
+
+
+def loaded_fingerprints(engine: sa.Engine) -> dict[tuple[str, str, str], str]:
+    """(source, competition, season) -> fingerprint of what is loaded, for skipping unchanged files."""
+    table = schema.source_files
+    with engine.connect() as connection:
+        result = connection.execute(
+            sa.select(table.c.source, table.c.competition_id, table.c.season, table.c.fingerprint).where(
+                table.c.status == "loaded"
+            )
+        )
+        return {(s, c, season): f for s, c, season, f in result}
+
+
+def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[str], allow_shrink: bool) -> None:
+    matches = schema.matches
+    in_partition = (matches.c.competition_id == rows.competition_id) & (matches.c.season == rows.season)
+    held = dict(
+        connection.execute(
+            sa.select(matches.c.primary_source, sa.func.count()).where(in_partition).group_by(matches.c.primary_source)
+        ).all()
+    )
+    xg_held = connection.execute(
+        sa.select(sa.func.count()).select_from(schema.xg).where(
+            schema.xg.c.competition_id == rows.competition_id, schema.xg.c.season == rows.season
+        )
+    ).scalar_one()
+    label = f"{rows.competition_id} {rows.season}"
+    if "football-data" not in sources and held.get("football-data"):
+        raise LoadRefused(
+            f"{label}: the warehouse holds {held['football-data']} matches loaded from football-data, but no "
+            "football-data file was given for this load; refusing to drop them (restore the file, or delete the "
+            "partition explicitly)"
+        )
+    if "understat" not in sources and xg_held:
+        raise LoadRefused(
+            f"{label}: the warehouse holds xG for {xg_held} matches loaded from Understat, but no Understat file "
+            "was given for this load; refusing to drop them"
+        )
+    completed_before = connection.execute(
+        sa.select(sa.func.count()).select_from(matches).where(in_partition, matches.c.status == "completed")
+    ).scalar_one()
+    completed_now = int((rows.matches["status"] == "completed").sum())
+    if completed_now < completed_before and not allow_shrink:
+        raise LoadRefused(
+            f"{label}: the new files hold {completed_now} completed matches but the warehouse holds "
+            f"{completed_before}; refusing to replace them with fewer (a truncated or partial file?). "
+            "Load with allow_shrink to accept the smaller set."
+        )
+
+
+def _record_file(
+    connection: sa.Connection, competition_id: str, season: str, record: FileRecord, extra: list[Rejection]
+) -> int:
+    raw = schema.raw_files
+    exists = connection.execute(sa.select(raw.c.sha256).where(raw.c.sha256 == record.sha256)).first()
+    if exists is None:
+        connection.execute(raw.insert().values(sha256=record.sha256, size_bytes=len(record.content),
+                                               content=record.content))
+    quarantine = schema.quarantine
+    connection.execute(quarantine.delete().where(
+        quarantine.c.source == record.source, quarantine.c.competition_id == competition_id,
+        quarantine.c.season == season,
+    ))
+    rejections = [*record.rejections, *extra]
+    if rejections:
+        connection.execute(quarantine.insert(), [
+            {"source": record.source, "competition_id": competition_id, "season": season,
+             "source_file": record.path, "source_sha256": record.sha256, "source_row": r.source_row,
+             "check_name": r.check_name, "reason": r.reason, "raw_row": r.raw_row}
+            for r in rejections
+        ])
+    _upsert_source_file(connection, competition_id, season, record, len(rejections))
+    return len(rejections)
+
+
+def _upsert_source_file(
+    connection: sa.Connection, competition_id: str, season: str, record: FileRecord, quarantined: int
+) -> None:
+    table = schema.source_files
+    key = (table.c.source == record.source) & (table.c.competition_id == competition_id) & (table.c.season == season)
+    current = connection.execute(sa.select(table).where(key)).mappings().first()
+    values = {
+        "path": record.path, "sha256": record.sha256, "status": record.status, "message": record.message,
+        "rows_quarantined": quarantined, "checked_at": now(),
+    }
+    if record.status == "loaded":
+        values.update(fingerprint=record.fingerprint, rows_loaded=record.rows_loaded)
+    if current is None:
+        values.setdefault("fingerprint", "")
+        values.setdefault("rows_loaded", 0)
+        connection.execute(table.insert().values(source=record.source, competition_id=competition_id,
+                                                 season=season, **values))
+    else:
+        connection.execute(table.update().where(key).values(**values))
+
+
+# -- bulk inserts ----------------------------------------------------------------------------------
+
+def bulk_insert(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
+    """Insert `frame` (columns named as the table's) in the connection's transaction; returns the count.
+
+    PostgreSQL gets COPY; other backends an executemany of bound parameters.
+    """
+    if frame.empty:
+        return 0
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    frame = frame[columns]
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table, columns, frame)
+    elif connection.dialect.name == "sqlite":
+        _sqlite_executemany(connection, table, columns, frame)
+    else:
+        connection.execute(table.insert(), _records(table, frame))
+    return len(frame)
+
+
+def _records(table: sa.Table, frame: pd.DataFrame) -> list[dict]:
+    converted = {}
+    for name in frame.columns:
+        column, values = table.c[name], frame[name]
+        if isinstance(column.type, sa.Date):
+            values = pd.Series(pd.to_datetime(values).dt.date, index=frame.index, dtype=object)
+        elif isinstance(column.type, sa.DateTime):
+            values = pd.Series(pd.to_datetime(values, utc=True).dt.to_pydatetime(), index=frame.index, dtype=object)
+        converted[name] = _python_values(values)
+    names = list(converted)
+    return [dict(zip(names, row, strict=True)) for row in zip(*converted.values(), strict=True)]
+
+
+def _sqlite_executemany(connection: sa.Connection, table: sa.Table, columns: list[str], frame: pd.DataFrame) -> None:
+    """Positional executemany, skipping SQLAlchemy's per-row parameter processing (the bulk of the cost);
+    values are written in the formats SQLAlchemy's SQLite types read back."""
+    converted = []
+    for name in columns:
+        column, values = table.c[name], frame[name]
+        if isinstance(column.type, sa.Date):
+            values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+        elif isinstance(column.type, sa.DateTime):
+            values = pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif isinstance(column.type, sa.Boolean):
+            values = values.astype("boolean").astype("Int64")
+        converted.append(_python_values(values))
+    preparer = connection.dialect.identifier_preparer
+    names = ", ".join(preparer.quote(c) for c in columns)
+    placeholders = ", ".join("?" for _ in columns)
+    statement = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({placeholders})"
+    connection.exec_driver_sql(statement, list(zip(*converted, strict=True)))
+
+
+def _python_values(values: pd.Series) -> list:
+    """Plain Python objects, missing values as None (DB-API drivers know nothing of numpy or pd.NA)."""
+    as_object = values.astype(object)
+    missing = pd.isna(as_object).to_numpy()
+    out = as_object.tolist()
+    for position in np.nonzero(missing)[0]:
+        out[position] = None
+    return [v.item() if isinstance(v, np.generic) else v for v in out]
+
+
+def _copy(connection: sa.Connection, table: sa.Table, columns: list[str], frame: pd.DataFrame) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    converted = []
+    for name in columns:
+        column, values = table.c[name], frame[name]
+        if isinstance(column.type, sa.Date):
+            values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+        elif isinstance(column.type, sa.DateTime):
+            values = pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d %H:%M:%S+00")
+        converted.append(_python_values(values))
+    writer.writerows(zip(*converted, strict=True))
+    buffer.seek(0)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        quoted = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
+        target = connection.dialect.identifier_preparer.format_table(table)
+        cursor.copy_expert(f"COPY {target} ({quoted}) FROM STDIN WITH (FORMAT csv)", buffer)
+    finally:
+        cursor.close()

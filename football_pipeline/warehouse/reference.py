@@ -1,0 +1,41 @@
+"""Reference tables: competitions, canonical teams and their per-source aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from football_pipeline.common.competitions import COMPETITIONS
+from football_pipeline.common.teams import Vocabulary
+from football_pipeline.warehouse import schema
+
+
+def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[dict], keys: Sequence[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(list(rows))
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+
+
+def load_reference(engine: sa.Engine, vocabulary: Vocabulary) -> dict[str, int]:
+    """Upsert competitions and teams, replace the alias table; teams in use are never deleted."""
+    competitions = [
+        {"competition_id": c.competition_id, "name": c.name, "country": c.country, "tier": c.tier,
+         "understat_league": c.understat_league, "fbref_comp_id": c.fbref_comp_id}
+        for c in COMPETITIONS
+    ]
+    teams = [{"team_id": t.team_id, "name": t.name, "country": t.country} for t in vocabulary.teams.values()]
+    aliases = vocabulary.alias_rows()
+    with engine.begin() as connection:
+        upsert(connection, schema.competitions, competitions, ["competition_id"])
+        for start in range(0, len(teams), 500):
+            upsert(connection, schema.teams, teams[start:start + 500], ["team_id"])
+        connection.execute(schema.team_aliases.delete())
+        if aliases:
+            connection.execute(schema.team_aliases.insert(), aliases)
+    return {"competitions": len(competitions), "teams": len(teams), "team_aliases": len(aliases)}
