@@ -105,16 +105,17 @@ def parse(data: bytes, *, path: str, competition_id: str, season: Season) -> Par
         raws.append(raw)
 
     if rows and not text.endswith(("\n", "\r")):
+        # Every football-data file ends with a line break; without one the last row may be cut off
+        # anywhere, even inside its last number, so it cannot be trusted.
         usual = widths.most_common(1)[0][0]
         last_width = len(next(csv.reader([raws[-1]])))
-        if last_width < usual:
-            file_problems.append(
-                f"file ends mid-row at line {line_numbers[-1]} ({last_width} of {usual} fields): "
-                "truncated download?"
-            )
-            rejections.append(Rejection(line_numbers[-1], raws[-1], "last row is cut off: file is truncated",
-                                        "file_complete"))
-            rows.pop(), line_numbers.pop(), raws.pop()
+        file_problems.append(
+            f"file ends without a line break, mid-row at line {line_numbers[-1]} ({last_width} of {usual} "
+            "fields): truncated download?"
+        )
+        rejections.append(Rejection(line_numbers[-1], raws[-1], "last row may be cut off: the file is truncated",
+                                    "file_complete"))
+        rows.pop(), line_numbers.pop(), raws.pop()
     if not rows:
         raise SourceFileError(path, "has a header but no data rows")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from football_pipeline.common.competitions import COMPETITIONS
 from football_pipeline.common.teams import Vocabulary
 from football_pipeline.warehouse import schema
+from football_pipeline.warehouse.load import bulk_insert
 
 
 def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[dict], keys: Sequence[str]) -> None:
@@ -39,3 +41,10 @@ def load_reference(engine: sa.Engine, vocabulary: Vocabulary) -> dict[str, int]:
         if aliases:
             connection.execute(schema.team_aliases.insert(), aliases)
     return {"competitions": len(competitions), "teams": len(teams), "team_aliases": len(aliases)}
+
+
+def load_elo_ratings(engine: sa.Engine, ratings: pd.DataFrame, source: str = "clubelo") -> int:
+    """Replace one source's Elo ratings in one transaction."""
+    with engine.begin() as connection:
+        connection.execute(schema.elo_ratings.delete().where(schema.elo_ratings.c.source == source))
+        return bulk_insert(connection, schema.elo_ratings, ratings.assign(source=source))

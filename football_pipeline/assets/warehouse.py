@@ -1,0 +1,140 @@
+"""Warehouse assets: reference tables, the per-partition canonical tables, and aggregates."""
+
+
+import dagster as dg
+import sqlalchemy as sa
+
+from football_pipeline import partitions, pipeline
+from football_pipeline.assets.ingestion import FOOTBALL_DATA_KEY, UNDERSTAT_KEY
+from football_pipeline.ingestion import clubelo
+from football_pipeline.resources import SourceFilesResource, WarehouseResource
+from football_pipeline.warehouse import build, integrity, load, migrate, reference
+
+TEAMS_KEY = dg.AssetKey(["warehouse", "teams"])
+MATCHES_KEY = dg.AssetKey(["warehouse", "matches"])
+PARTITION_TABLES = {
+    "matches": "Canonical matches: one row per real match, merged across sources, with data_quality_score.",
+    "team_match_stats": "One row per team per match: goals, points, xG and match statistics (a hypertable).",
+    "odds": "Odds, long: match, bookmaker, market, line, outcome, opening/closing, decimal price.",
+    "xg": "Expected goals per match and source (Understat), with the source's own forecast.",
+}
+
+
+class WarehouseLoadConfig(dg.Config):
+    allow_shrink: bool = False
+    """Accept a file with fewer completed matches than the warehouse holds (otherwise refused)."""
+    force: bool = False
+    """Rewrite the partition even when its files are unchanged since the last load."""
+
+
+@dg.asset(key=TEAMS_KEY, group_name="warehouse", kinds={"sql"})
+def teams(context: dg.AssetExecutionContext, sources: SourceFilesResource, warehouse: WarehouseResource):
+    """Competitions, canonical teams and every source's spellings of them (teams, team_aliases)."""
+    counts = reference.load_reference(warehouse.engine(), sources.vocabulary())
+    return dg.MaterializeResult(metadata={**{k: dg.MetadataValue.int(v) for k, v in counts.items()},
+                                          "warehouse": warehouse.describe()})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["warehouse", name], group_name="warehouse", description=text, kinds={"sql"},
+                     partitions_def=partitions.PARTITIONS, deps=[FOOTBALL_DATA_KEY, UNDERSTAT_KEY, TEAMS_KEY])
+        for name, text in PARTITION_TABLES.items()
+    ],
+    ins={"football_data": dg.AssetIn(FOOTBALL_DATA_KEY), "understat": dg.AssetIn(UNDERSTAT_KEY)},
+    check_specs=[
+        dg.AssetCheckSpec("referential_integrity", asset=MATCHES_KEY, blocking=True,
+                          description="Every match's teams and competition exist; every odds, xG and "
+                                      "team-match row belongs to a match of the partition."),
+        dg.AssetCheckSpec("cross_source_agreement", asset=MATCHES_KEY,
+                          description="football-data and Understat agree on each shared match's score and "
+                                      "date (within a day); disagreements are listed."),
+    ],
+    pool="warehouse",
+)
+def partition_tables(
+    context: dg.AssetExecutionContext,
+    config: WarehouseLoadConfig,
+    football_data: pipeline.SourceResult | None,
+    understat: pipeline.SourceResult | None,
+    warehouse: WarehouseResource,
+):
+    """Load one competition x season into matches, team_match_stats, odds and xg in one transaction."""
+    competition_id, season = partitions.split(context.partition_key)
+    engine = warehouse.engine()
+    results = [r for r in (football_data, understat) if r is not None]
+    problems = [p for p in (r.problem() for r in results) if p]
+    if problems:
+        raise dg.Failure(description=f"{competition_id} {season}: not loaded, the warehouse is unchanged. "
+                                     + " | ".join(problems))
+    status, counts, findings = "no source files for this partition: warehouse unchanged", {}, []
+    if results:
+        prints = {r.file.source: r.fingerprint for r in results}
+        if not config.force and pipeline.unchanged(engine, competition_id, season.key, prints):
+            status = "unchanged since the last load: nothing written"
+            by_source = {r.file.source: r.validated for r in results}
+            findings = build.build(competition_id, season.key, by_source.get("football-data"),
+                                   by_source.get("understat")).findings
+        else:
+            try:
+                loaded, rows, _ = pipeline.load_sources(engine, competition_id, season.key, results,
+                                                        allow_shrink=config.allow_shrink)
+            except load.LoadRefused as refused:
+                raise dg.Failure(description=str(refused)) from refused
+            migrate.refresh_aggregates(engine)
+            status, counts = "loaded", loaded.rows
+            findings = rows.findings + [c.reason for c in rows.conflicts]
+            context.log.info(f"{competition_id} {season}: {loaded.rows}, quarantined {loaded.quarantined}")
+
+    for name in PARTITION_TABLES:
+        metadata = {"status": status, "warehouse": warehouse.describe()}
+        if name in counts:
+            metadata["rows"] = dg.MetadataValue.int(counts[name])
+        yield dg.MaterializeResult(asset_key=["warehouse", name], metadata=metadata)
+    orphans = integrity.orphans(engine, competition_id, season.key)
+    yield dg.AssetCheckResult(
+        asset_key=MATCHES_KEY, check_name="referential_integrity", passed=not orphans,
+        severity=dg.AssetCheckSeverity.ERROR, metadata={"problems": "\n".join(orphans) or "none"},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=MATCHES_KEY, check_name="cross_source_agreement", passed=not findings,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"disagreements": dg.MetadataValue.int(len(findings)), "first": "\n".join(findings[:20]) or "none"},
+    )
+
+
+@dg.asset(key=["warehouse", "team_season_stats"], group_name="warehouse", kinds={"sql"},
+          deps=[dg.AssetKey(["warehouse", "team_match_stats"])])
+def team_season_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """League tables per competition and season (team_stats_monthly aggregate, rolled up in a view)."""
+    engine = warehouse.engine()
+    kind = migrate.refresh_aggregates(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT count(*) FROM team_season_stats")).scalar_one()
+        latest = connection.execute(sa.text(
+            "SELECT competition_id, season FROM team_season_stats ORDER BY season DESC, competition_id LIMIT 1"
+        )).first()
+        table = ""
+        if latest:
+            top = connection.execute(
+                sa.text("SELECT team_name, played, wins, draws, losses, goals_for, goals_against, points "
+                        "FROM team_season_stats WHERE competition_id = :c AND season = :s "
+                        "ORDER BY points DESC, goal_difference DESC, goals_for DESC"),
+                {"c": latest[0], "s": latest[1]},
+            ).all()
+            table = f"**{latest[0]} {latest[1]}**\n\n| team | P | W | D | L | GF | GA | Pts |\n|---|---|---|---|---|---|---|---|\n"
+            table += "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in top)
+    return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.int(rows), "aggregate": kind,
+                                          "latest_table": dg.MetadataValue.md(table or "no data")})
+
+
+@dg.asset(key=["warehouse", "elo_ratings"], group_name="warehouse", kinds={"sql"}, deps=[TEAMS_KEY])
+def elo_ratings(context: dg.AssetExecutionContext, sources: SourceFilesResource, warehouse: WarehouseResource):
+    """ClubElo ratings history of the clubs in our leagues (clubelo/ in the data directory)."""
+    ratings, unmapped = clubelo.read_directory(sources.directory(), sources.vocabulary())
+    count = reference.load_elo_ratings(warehouse.engine(), ratings)
+    return dg.MaterializeResult(metadata={
+        "rows": dg.MetadataValue.int(count),
+        "teams": dg.MetadataValue.int(ratings["team_id"].nunique() if count else 0),
+        "clubs_not_in_our_leagues": dg.MetadataValue.int(len(unmapped)),
+    })

@@ -1,0 +1,1 @@
+"""Jobs (and, as the product grows, schedules and sensors)."""

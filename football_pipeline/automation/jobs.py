@@ -1,0 +1,32 @@
+"""Jobs. Dagster runs one partition per run: `football-pipeline run` launches the partition job once
+per competition x season with data, between the reference and aggregate jobs; backfills from the UI
+or CLI (`dagster job backfill -j partitions_job --all`) do the same over any partition set."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from football_pipeline import partitions
+
+reference_job = dg.define_asset_job(
+    "reference_job",
+    selection=dg.AssetSelection.assets(["warehouse", "teams"], ["warehouse", "elo_ratings"]),
+    description="Competitions, canonical teams and aliases, ClubElo ratings.",
+)
+
+partitions_job = dg.define_asset_job(
+    "partitions_job",
+    selection=dg.AssetSelection.groups("ingestion")
+    | dg.AssetSelection.assets(["warehouse", "matches"], ["warehouse", "team_match_stats"],
+                               ["warehouse", "odds"], ["warehouse", "xg"]),
+    partitions_def=partitions.PARTITIONS,
+    description="One competition x season: ingest and check every source, load the warehouse tables.",
+)
+
+aggregates_job = dg.define_asset_job(
+    "aggregates_job",
+    selection=dg.AssetSelection.assets(["warehouse", "team_season_stats"]),
+    description="Refresh the per-team aggregates after loads.",
+)
+
+JOBS = [reference_job, partitions_job, aggregates_job]

@@ -1,0 +1,177 @@
+"""`football-pipeline`: run the asset graph, load a directory, migrate, regenerate DDL."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from football_pipeline import settings
+
+LOCAL_INSTANCE_YAML = """\
+# Local Dagster instance for `make run` and `make ui` (SQLite storage in this folder).
+# The deployment's instance settings are in the project's top-level dagster.yaml.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
+
+
+def _prepare_dagster_home() -> Path:
+    home = settings.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run(args: argparse.Namespace) -> int:
+    """Materialize the whole asset graph on the configured data, one partition per run."""
+    if args.data_dir:
+        os.environ["FOOTBALL_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    home = _prepare_dagster_home()
+    import dagster as dg
+
+    from football_pipeline import partitions, pipeline
+    from football_pipeline.definitions import defs
+    from football_pipeline.warehouse import engine as engines
+
+    started = time.perf_counter()
+    data_dir = settings.football_data_dir()
+    keys = pipeline.known_partitions(data_dir)
+    if args.partition:
+        keys = [k for k in keys if f"{k[0]}|{k[1]}" in set(args.partition)]
+    print(f"football-pipeline: data {data_dir}", flush=True)
+    print(f"football-pipeline: warehouse {engines.redacted(settings.warehouse_url())}", flush=True)
+    checks: Counter[str] = Counter()
+    failed_checks: list[str] = []
+    failed_runs: list[str] = []
+
+    def execute(job_name: str, partition_key: str | None = None) -> None:
+        job = defs.resolve_job_def(job_name)
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(
+                instance=instance, partition_key=partition_key, raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
+        label = f"{job_name}[{partition_key}]" if partition_key else job_name
+        for evaluation in result.get_asset_check_evaluations():
+            if evaluation.passed:
+                checks["passed"] += 1
+            else:
+                severity = evaluation.severity.value
+                checks[f"failed ({severity})"] += 1
+                failed_checks.append(f"{label} {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
+                                     f"[{severity}] {evaluation.description or ''}".strip())
+        if not result.success:
+            failure = next((e for e in result.all_events if e.is_step_failure), None)
+            reason = failure.step_failure_data.error.message.strip().splitlines()[0] if failure else "failed"
+            failed_runs.append(f"{label}: {reason}")
+
+    execute("reference_job")
+    for number, (competition_id, season) in enumerate(keys, start=1):
+        key = str(partitions.partition_key(competition_id, season))
+        print(f"  [{number}/{len(keys)}] {key}", flush=True)
+        execute("partitions_job", key)
+    execute("aggregates_job")
+
+    engine = engines.create_engine(settings.warehouse_url())
+    counts = pipeline.table_counts(engine)
+    engine.dispose()
+    elapsed = time.perf_counter() - started
+    print()
+    print(f"Done in {elapsed:.0f} s: {len(keys)} competition x season partitions, {len(failed_runs)} failed runs.")
+    print("Rows per table:")
+    for table, count in counts.items():
+        print(f"  {table:<18} {count:>10,}")
+    print("Asset checks: " + ", ".join(f"{count} {state}" for state, count in sorted(checks.items())))
+    for line in failed_checks[:15]:
+        print(f"  - {line[:200]}")
+    if len(failed_checks) > 15:
+        print(f"  ... and {len(failed_checks) - 15} more (see the Dagster UI)")
+    print(f"Rows quarantined: {counts['quarantine']:,} (table quarantine: source file, row, raw row, reason)")
+    for line in failed_runs:
+        print(f"FAILED {line[:300]}")
+    print(f"Warehouse: {engines.redacted(settings.warehouse_url())}")
+    print(f"Dagster UI on these runs: DAGSTER_HOME={home} .venv/bin/dagster dev -w workspace.yaml   (or: make ui)")
+    return 1 if failed_runs else 0
+
+
+def load(args: argparse.Namespace) -> int:
+    """Load a data directory straight into the warehouse (no Dagster), skipping unchanged files."""
+    from football_pipeline import pipeline
+    from football_pipeline.warehouse import engine as engines
+
+    url = args.warehouse_url or settings.warehouse_url()
+    engine = engines.create_engine(url)
+    data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
+    summary = pipeline.load_directory(engine, data_dir, skip_unchanged=not args.force, workers=args.workers)
+    print(f"{summary.partitions} partitions: {summary.loaded} loaded, {summary.unchanged} unchanged, "
+          f"{len(summary.refused)} refused, in {summary.seconds:.1f} s -> {engines.redacted(url)}")
+    for table, count in summary.rows.items():
+        print(f"  {table:<18} {count:>10,}")
+    for line in summary.refused:
+        print(f"REFUSED {line}")
+    return 1 if summary.refused else 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from football_pipeline.warehouse import engine as engines
+    from football_pipeline.warehouse import migrate as migrations
+
+    url = args.warehouse_url or settings.warehouse_url()
+    revision = migrations.upgrade(engines.create_engine(url))
+    print(f"{engines.redacted(url)} is at schema revision {revision}")
+    return 0
+
+
+def schema_sql(args: argparse.Namespace) -> int:
+    from football_pipeline.warehouse import ddl
+
+    text = ddl.postgres_tables_sql()
+    if args.write:
+        target = ddl.sql_dir() / ddl.TABLES_FILE
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="football-pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("run", help="materialize every asset on the data (default: bundled) and summarise")
+    p.add_argument("--data-dir", help="a directory in the bundled layout (default: $FOOTBALL_DATA_DIR or bundled)")
+    p.add_argument("--partition", action="append", help="only this partition, e.g. E0|2022-2023 (repeatable)")
+    p.set_defaults(handler=run)
+
+    p = commands.add_parser("load", help="load a data directory into the warehouse without Dagster")
+    p.add_argument("--data-dir")
+    p.add_argument("--warehouse-url", help="default: $WAREHOUSE_URL or the local SQLite warehouse")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="parallel parsers")
+    p.add_argument("--force", action="store_true", help="reload files even when unchanged")
+    p.set_defaults(handler=load)
+
+    p = commands.add_parser("migrate", help="create or upgrade the warehouse schema")
+    p.add_argument("--warehouse-url")
+    p.set_defaults(handler=migrate)
+
+    p = commands.add_parser("schema-sql", help="print (or --write) sql/002_tables.sql from the schema")
+    p.add_argument("--write", action="store_true")
+    p.set_defaults(handler=schema_sql)
+
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

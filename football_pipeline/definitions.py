@@ -1,0 +1,31 @@
+"""The one Definitions of the code location: assets by layer, checks, jobs, resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from football_pipeline.assets import ingestion, warehouse
+from football_pipeline.automation.jobs import JOBS
+from football_pipeline.resources import SourceFilesResource, SourceResultIOManager, WarehouseResource
+
+
+def build_definitions() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[
+            ingestion.football_data_matches,
+            ingestion.understat_matches,
+            warehouse.teams,
+            warehouse.partition_tables,
+            warehouse.team_season_stats,
+            warehouse.elo_ratings,
+        ],
+        jobs=JOBS,
+        resources={
+            "warehouse": WarehouseResource(),
+            "sources": SourceFilesResource(),
+            "source_io_manager": SourceResultIOManager(),
+        },
+    )
+
+
+defs = build_definitions()
