@@ -51,7 +51,7 @@ BEGIN
                                                 end_offset => INTERVAL '1 hour',
                                                 schedule_interval => INTERVAL '1 hour');
     ELSE
-        EXECUTE 'CREATE MATERIALIZED VIEW team_stats_monthly AS ' || body || ' WITH NO DATA';
+        EXECUTE 'CREATE MATERIALIZED VIEW team_stats_monthly AS ' || body;
         CREATE UNIQUE INDEX ix_team_stats_monthly_key
             ON team_stats_monthly (bucket, team_id, competition_id, season);
     END IF;

@@ -103,6 +103,9 @@ _RULE_OF_ERROR = {
 }
 
 
+_RULE_PRIORITY = ["schema", "value_ranges", "temporal", "consistency"]
+
+
 def _rule(error: str) -> str:
     for fragment, rule in _RULE_OF_ERROR.items():
         if fragment in error:
@@ -174,7 +177,9 @@ class _Run:
             return frame
         by_rule: dict[str, dict[int, str]] = defaultdict(dict)
         for index, messages in failures.items():
-            by_rule[_rule(messages[0])][index] = "; ".join(messages)
+            # A row failing several rules is counted under the most fundamental one.
+            rule = min((_rule(m) for m in messages), key=_RULE_PRIORITY.index)
+            by_rule[rule][index] = "; ".join(messages)
         for rule, reasons in by_rule.items():
             mask = frame.index.isin(list(reasons))
             frame = self.reject(frame, pd.Series(mask, index=frame.index), pd.Series(reasons), rule)

@@ -123,15 +123,22 @@ def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[
             f"{label}: the warehouse holds xG for {xg_held} matches loaded from Understat, but no Understat file "
             "was given for this load; refusing to drop them"
         )
-    completed_before = connection.execute(
-        sa.select(sa.func.count()).select_from(matches).where(in_partition, matches.c.status == "completed")
+    fd_before = connection.execute(
+        sa.select(sa.func.count()).select_from(matches).where(
+            in_partition, matches.c.status == "completed", matches.c.sources.like("%football-data%")
+        )
     ).scalar_one()
-    completed_now = int((rows.matches["status"] == "completed").sum())
-    if completed_now < completed_before and not allow_shrink:
+    new = rows.matches
+    fd_now = int(((new["status"] == "completed") & new["sources"].str.contains("football-data")).sum())
+    shrinking = []
+    if "football-data" in sources and fd_now < fd_before:
+        shrinking.append(f"football-data holds {fd_now} completed matches, the warehouse {fd_before}")
+    if "understat" in sources and len(rows.xg) < xg_held:
+        shrinking.append(f"Understat holds xG for {len(rows.xg)} matches, the warehouse for {xg_held}")
+    if shrinking and not allow_shrink:
         raise LoadRefused(
-            f"{label}: the new files hold {completed_now} completed matches but the warehouse holds "
-            f"{completed_before}; refusing to replace them with fewer (a truncated or partial file?). "
-            "Load with allow_shrink to accept the smaller set."
+            f"{label}: the new files would replace data with less ({'; '.join(shrinking)}): a truncated or "
+            "partial file? Refusing; load with allow_shrink to accept the smaller set."
         )
 
 
