@@ -121,21 +121,33 @@ def unchanged(engine: sa.Engine, competition_id: str, season: str, fingerprints:
     return bool(fingerprints) and loaded == fingerprints
 
 
+def prepare(competition_id: str, season: str, results: Iterable[SourceResult]) -> tuple[build.PartitionRows | None,
+                                                                                     list[str]]:
+    """The canonical rows of a partition, or the problems that stop it from loading (no database)."""
+    results = list(results)
+    problems = [p for p in (r.problem() for r in results) if p]
+    if problems:
+        return None, problems
+    by_source = {r.file.source: r.validated for r in results}
+    return build.build(competition_id, season, by_source.get(FOOTBALL_DATA), by_source.get(UNDERSTAT)), []
+
+
 def load_sources(
     engine: sa.Engine, competition_id: str, season: str, results: Iterable[SourceResult], *,
-    allow_shrink: bool = False,
+    allow_shrink: bool = False, rows: build.PartitionRows | None = None,
 ) -> tuple[load.LoadResult | None, build.PartitionRows | None, list[str]]:
     """Load a partition from its read sources. Unusable sources are recorded (raw bytes, quarantine)
     and leave the warehouse as it was; returns the load, the rows built and the problems seen."""
     results = list(results)
-    problems = [p for p in (r.problem() for r in results) if p]
+    if rows is None:
+        rows, problems = prepare(competition_id, season, results)
+    else:
+        problems = []
     if problems:
         for result in results:
             if not result.usable:
                 load.record_unloaded(engine, competition_id, season, result.record())
         return None, None, problems
-    by_source = {r.file.source: r.validated for r in results}
-    rows = build.build(competition_id, season, by_source.get(FOOTBALL_DATA), by_source.get(UNDERSTAT))
     loaded = load.load_partition(engine, rows, [r.record() for r in results], allow_shrink=allow_shrink)
     return loaded, rows, []
 
@@ -152,9 +164,12 @@ class DirectorySummary:
     seconds: float = 0.0
 
 
-def _read_partition(args: tuple) -> tuple[str, str, list[SourceResult]]:
+def _read_partition(args: tuple) -> tuple[str, str, list[SourceResult], build.PartitionRows | None]:
+    """Worker step: everything short of the database (parse, validate, build)."""
     competition_id, season_key, files, data_dir, vocabulary, today = args
-    return competition_id, season_key, [read_source(f, data_dir, vocabulary, today) for f in files]
+    results = [read_source(f, data_dir, vocabulary, today) for f in files]
+    rows, _ = prepare(competition_id, season_key, results)
+    return competition_id, season_key, results, rows
 
 
 def load_directory(
@@ -193,11 +208,10 @@ def load_directory(
     return summary
 
 
-def _load_all(engine: sa.Engine, read: Iterable[tuple[str, str, list[SourceResult]]],
-              summary: DirectorySummary) -> None:
-    for competition_id, season_key, results in read:
+def _load_all(engine: sa.Engine, read: Iterable[tuple], summary: DirectorySummary) -> None:
+    for competition_id, season_key, results, rows in read:
         try:
-            loaded, _, problems = load_sources(engine, competition_id, season_key, results)
+            loaded, _, problems = load_sources(engine, competition_id, season_key, results, rows=rows)
         except load.LoadRefused as refused:
             summary.refused.append(str(refused))
             continue

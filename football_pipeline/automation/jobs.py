@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from football_pipeline import partitions
-
 reference_job = dg.define_asset_job(
     "reference_job",
     selection=dg.AssetSelection.assets(["warehouse", "teams"], ["warehouse", "elo_ratings"]),
@@ -19,7 +17,6 @@ partitions_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("ingestion")
     | dg.AssetSelection.assets(["warehouse", "matches"], ["warehouse", "team_match_stats"],
                                ["warehouse", "odds"], ["warehouse", "xg"]),
-    partitions_def=partitions.PARTITIONS,
     description="One competition x season: ingest and check every source, load the warehouse tables.",
 )
 

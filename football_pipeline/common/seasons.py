@@ -10,8 +10,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-_KEY = re.compile(r"^(\d{4})-(\d{4})$")
-_FD_CODE = re.compile(r"^(\d{2})(\d{2})$")
+_KEY = re.compile(r"(\d{4})-(\d{4})")
+_FD_CODE = re.compile(r"(\d{2})(\d{2})")
 
 # A season runs from July to June; COVID-delayed 2019-20 finished in August 2020, so matches are
 # accepted up to the end of August of the end year.
@@ -25,7 +25,7 @@ class Season:
 
     @classmethod
     def from_key(cls, key: str) -> Season:
-        match = _KEY.match(key)
+        match = _KEY.fullmatch(key)
         if not match or int(match.group(2)) != int(match.group(1)) + 1:
             raise ValueError(f"not a season key (expected e.g. '2022-2023'): {key!r}")
         return cls(int(match.group(1)))
@@ -33,7 +33,7 @@ class Season:
     @classmethod
     def from_football_data_code(cls, code: str) -> Season:
         """`'2223'` -> 2022-2023, `'9394'` -> 1993-1994 (two-digit years: 90-99 are the 1990s)."""
-        match = _FD_CODE.match(code)
+        match = _FD_CODE.fullmatch(code)
         if not match:
             raise ValueError(f"not a football-data season code (expected e.g. '2223'): {code!r}")
         first, second = int(match.group(1)), int(match.group(2))

@@ -77,6 +77,10 @@ def parse(data: bytes, *, path: str, competition_id: str, season: Season) -> Par
     rejections: list[Rejection] = []
     file_problems: list[str] = []
 
+    # Every football-data file ends with a line break; without one its last line may be cut off
+    # anywhere, even inside its last number, so that line cannot be trusted.
+    cut_line = len(lines) if not text.endswith(("\n", "\r")) else None
+
     rows, line_numbers, raws = [], [], []
     widths: Counter[int] = Counter()
     blank = ragged = 0
@@ -88,6 +92,10 @@ def parse(data: bytes, *, path: str, competition_id: str, season: Season) -> Par
             blank += 1
             continue
         widths[len(cells)] += 1
+        if number == cut_line:
+            rejections.append(Rejection(number, raw, "last line may be cut off: the file is truncated",
+                                        "file_complete"))
+            continue
         if len(cells) > width:
             extra = [c for c in cells[width:] if c]
             if extra:
@@ -103,19 +111,13 @@ def parse(data: bytes, *, path: str, competition_id: str, season: Season) -> Par
         rows.append(cells)
         line_numbers.append(number)
         raws.append(raw)
-
-    if rows and not text.endswith(("\n", "\r")):
-        # Every football-data file ends with a line break; without one the last row may be cut off
-        # anywhere, even inside its last number, so it cannot be trusted.
-        usual = widths.most_common(1)[0][0]
-        last_width = len(next(csv.reader([raws[-1]])))
+    if cut_line is not None:
+        usual = widths.most_common(1)[0][0] if widths else width
+        last_width = len(next(csv.reader([lines[-1]]))) if lines[-1] else 0
         file_problems.append(
-            f"file ends without a line break, mid-row at line {line_numbers[-1]} ({last_width} of {usual} "
-            "fields): truncated download?"
+            f"file ends without a line break, mid-line at line {cut_line} ({last_width} of {usual} fields): "
+            "truncated download?"
         )
-        rejections.append(Rejection(line_numbers[-1], raws[-1], "last row may be cut off: the file is truncated",
-                                    "file_complete"))
-        rows.pop(), line_numbers.pop(), raws.pop()
     if not rows:
         raise SourceFileError(path, "has a header but no data rows")
 
@@ -198,7 +200,7 @@ def _matches(
     flat = pd.to_numeric(pd.Series(raw_facts.to_numpy().ravel()), errors="coerce").to_numpy(dtype=float)
     numbers = flat.reshape(raw_facts.shape)
     with np.errstate(invalid="ignore"):
-        whole = ~np.isnan(numbers) & (numbers == np.floor(numbers))
+        whole = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (np.abs(numbers) < 1e9)
     invalid = pd.DataFrame((raw_facts != "").to_numpy() & ~whole, columns=present, index=frame.index)
     for position, source_column in enumerate(present):
         if source_column in ("FTHG", "FTAG"):
@@ -302,7 +304,8 @@ def _odds(
 
     headers = [p.header for p in prices]
     raw = frame[headers]
-    flat = pd.to_numeric(pd.Series(raw.to_numpy().ravel()), errors="coerce").to_numpy(dtype=float)
+    flat = pd.to_numeric(pd.Series(raw.to_numpy().ravel()), errors="coerce").to_numpy(dtype=float, copy=True)
+    flat[~np.isfinite(flat)] = np.nan
     values = pd.DataFrame(flat.reshape(raw.shape), columns=headers, index=raw.index)
     invalid = raw.ne("") & values.isna()
     for index, column in zip(*np.nonzero(invalid.to_numpy()), strict=True):

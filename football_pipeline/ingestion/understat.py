@@ -90,8 +90,7 @@ def _row(number: int, raw: str, record: dict) -> list:
     kickoff = pd.Timestamp(record["datetime"])
     if kickoff.tzinfo is None:
         kickoff = kickoff.tz_localize("UTC")
-    goals, xg = record.get("goals") or {}, record.get("xG") or {}
-    forecast = record.get("forecast") or {}
+    goals, xg, forecast = (_object(record, key) for key in ("goals", "xG", "forecast"))
     home_goals, away_goals = _number(goals.get("h"), int), _number(goals.get("a"), int)
     home_xg, away_xg = _number(xg.get("h"), float), _number(xg.get("a"), float)
     if is_result and (home_goals is None or away_goals is None):
@@ -101,6 +100,15 @@ def _row(number: int, raw: str, record: dict) -> list:
         _title(record["h"], "h"), _title(record["a"], "a"), home_goals, away_goals, home_xg, away_xg,
         _number(forecast.get("w"), float), _number(forecast.get("d"), float), _number(forecast.get("l"), float),
     ]  # fmt: skip
+
+
+def _object(record: dict, key: str) -> dict:
+    value = record.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} is {value!r}, not an object")
+    return value
 
 
 def _title(side: object, key: str) -> str:

@@ -124,7 +124,12 @@ class _Run:
         dropped = {r.source_row for r in parsed.rejections if r.source_row not in kept}
         self.rows_in = len(parsed.matches) + len(dropped)
         self.details: dict[str, list[str]] = defaultdict(list)
-        self.issues: list[tuple[int, str]] = []
+        for rejection in parsed.rejections:
+            if rejection.check_name != "file_complete":  # reported with the file's own problems
+                self.details[rejection.check_name].append(f"row {rejection.source_row}: {rejection.reason}")
+        self.issues: list[tuple[int, str]] = [
+            (r.source_row, "value dropped") for r in parsed.rejections if "match kept" in r.reason
+        ]
 
     # -- shared steps -------------------------------------------------------------------------
     def reject(self, frame: pd.DataFrame, mask: pd.Series, reason: pd.Series | str, check: str) -> pd.DataFrame:

@@ -9,7 +9,6 @@ file with fewer completed matches than the warehouse holds for the partition is 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterable
@@ -252,17 +251,17 @@ def _python_values(values: pd.Series) -> list:
 
 
 def _copy(connection: sa.Connection, table: sa.Table, columns: list[str], frame: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    converted = []
+    """COPY ... FROM STDIN in the connection's transaction (CSV: an empty field is NULL)."""
+    out = pd.DataFrame(index=frame.index)
     for name in columns:
         column, values = table.c[name], frame[name]
         if isinstance(column.type, sa.Date):
             values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
         elif isinstance(column.type, sa.DateTime):
             values = pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d %H:%M:%S+00")
-        converted.append(_python_values(values))
-    writer.writerows(zip(*converted, strict=True))
+        out[name] = values
+    buffer = io.StringIO()
+    out.to_csv(buffer, header=False, index=False, na_rep="", lineterminator="\n")
     buffer.seek(0)
     cursor = connection.connection.dbapi_connection.cursor()
     try:

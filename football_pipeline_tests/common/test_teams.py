@@ -95,7 +95,8 @@ CROSS_SOURCE = [
 ]
 
 
-@pytest.mark.parametrize(("country", "spellings"), CROSS_SOURCE, ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(("country", "spellings"), CROSS_SOURCE,
+                         ids=lambda v: v if isinstance(v, str) else "")
 def test_cross_source_spellings_share_a_team_id(country: str, spellings: dict[str, str],
                                                 vocabulary: Vocabulary) -> None:
     resolved = {source: vocabulary.resolve(source, country, name) for source, name in spellings.items()}
@@ -155,7 +156,8 @@ def test_data_dir_extends_the_vocabulary(tmp_path: Path) -> None:
 
 
 def test_aliases_only_data_dir_may_point_at_bundled_teams(tmp_path: Path) -> None:
-    _write(tmp_path / "team_aliases.csv", "source,country,alias,team_id", "clubelo,ENG,Citizens,manchester-city")
+    _write(tmp_path / "team_aliases.csv", "source,country,alias,team_id",
+           "clubelo,ENG,Citizens,manchester-city")
     assert Vocabulary.load([tmp_path]).resolve("clubelo", "ENG", "Citizens") == "manchester-city"
 
 
@@ -164,7 +166,8 @@ def test_data_dir_without_vocabulary_files_changes_nothing(tmp_path: Path) -> No
 
 
 def test_alias_to_unknown_team_id_raises(tmp_path: Path) -> None:
-    _write(tmp_path / "team_aliases.csv", "source,country,alias,team_id", "football-data,ENG,Nowhere,no-such-team")
+    _write(tmp_path / "team_aliases.csv", "source,country,alias,team_id",
+           "football-data,ENG,Nowhere,no-such-team")
     with pytest.raises(VocabularyError, match="no-such-team"):
         Vocabulary.load([tmp_path])
 
@@ -185,7 +188,8 @@ def test_wrong_header_raises(tmp_path: Path, name: str, header: str) -> None:
 
 
 def test_unknown_source_raises(tmp_path: Path) -> None:
-    _write(tmp_path / "team_aliases.csv", "source,country,alias,team_id", "transfermarkt,ENG,Man City,manchester-city")
+    _write(tmp_path / "team_aliases.csv", "source,country,alias,team_id",
+           "transfermarkt,ENG,Man City,manchester-city")
     with pytest.raises(VocabularyError, match="unknown source 'transfermarkt'"):
         Vocabulary.load([tmp_path])
 

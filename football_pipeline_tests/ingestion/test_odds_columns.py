@@ -99,7 +99,8 @@ def test_betfair_exchange_closing_ah_home_in_both_seasons(season: Season) -> Non
 
 @pytest.mark.parametrize(
     "header",
-    ["Referee", "HomeTeam", "FTHG", "Time", "XYZH", "B365", "B365X", "B365CC", "PSCX", "Bb1X2", "BbAH", "", "AHhh"],
+    ["Referee", "HomeTeam", "FTHG", "Time", "XYZH", "B365", "B365X", "B365CC", "PSCX", "Bb1X2", "BbAH", "",
+     "AHhh"],
 )
 def test_unknown_headers_are_none(header: str) -> None:
     assert classify(header, S2223) is None

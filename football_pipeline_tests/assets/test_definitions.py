@@ -1,0 +1,42 @@
+"""The one Definitions loads, with its assets, checks, jobs and partitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from football_pipeline import partitions
+from football_pipeline.common.competitions import COMPETITIONS
+from football_pipeline.definitions import defs
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {
+        "ingestion/football_data_matches", "ingestion/understat_matches", "warehouse/teams",
+        "warehouse/matches", "warehouse/team_match_stats", "warehouse/odds", "warehouse/xg",
+        "warehouse/team_season_stats", "warehouse/elo_ratings",
+    }
+    for name in ("reference_job", "partitions_job", "aggregates_job"):
+        assert defs.resolve_job_def(name) is not None
+
+
+def test_partitions_cover_every_competition_and_season():
+    keys = partitions.PARTITIONS.get_partition_keys()
+    competitions = {k.keys_by_dimension["competition"] for k in keys}
+    seasons = sorted({k.keys_by_dimension["season"] for k in keys})
+    assert competitions == {c.competition_id for c in COMPETITIONS}
+    assert seasons[0] == "1993-1994" and seasons[-1] >= "2026-2027"
+    assert partitions.split("E0|2022-2023") == ("E0", partitions.Season(2022))
+
+
+def test_quality_checks_are_declared_and_blocking():
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    for name in ("schema", "teams_known", "value_ranges", "consistency", "temporal", "no_duplicates",
+                 "outliers", "file_complete"):
+        assert ("ingestion/football_data_matches", name) in checks
+        assert ("ingestion/understat_matches", name) in checks
+    assert ("warehouse/matches", "referential_integrity") in checks
+    specs = {spec.key.name: spec for spec in defs.resolve_assets_def(["ingestion", "football_data_matches"]).check_specs}
+    assert specs["teams_known"].blocking and specs["file_complete"].blocking
