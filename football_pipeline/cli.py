@@ -68,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
             else:
                 severity = evaluation.severity.value
                 checks[f"failed ({severity})"] += 1
-                failed_checks.append(f"{label} {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
-                                     f"[{severity}] {evaluation.description or ''}".strip())
+                finding = evaluation.metadata.get("first_findings")
+                detail = finding.value.splitlines()[0] if finding else (evaluation.description or "")
+                failed_checks.append(f"{label} {evaluation.check_name} [{severity}] {detail}".strip())
         if not result.success:
             failure = next((e for e in result.all_events if e.is_step_failure), None)
             reason = failure.step_failure_data.error.message.strip().splitlines()[0] if failure else "failed"

@@ -166,9 +166,12 @@ class DirectorySummary:
 
 def _read_partition(args: tuple) -> tuple[str, str, list[SourceResult], build.PartitionRows | None]:
     """Worker step: everything short of the database (parse, validate, build)."""
-    competition_id, season_key, files, data_dir, vocabulary, today = args
+    competition_id, season_key, files, data_dir, vocabulary, today, dialect = args
     results = [read_source(f, data_dir, vocabulary, today) for f in files]
     rows, _ = prepare(competition_id, season_key, results)
+    if rows is not None and dialect == "postgresql":
+        rows.copy_texts = {name: load.copy_text(schema.metadata.tables[name], frame)
+                           for name, frame in rows.tables().items()}
     return competition_id, season_key, results, rows
 
 
@@ -196,7 +199,7 @@ def load_directory(
         if skip_unchanged and held == prints:
             summary.unchanged += 1
             continue
-        todo.append((competition_id, season_key, files, data_dir, vocabulary, today))
+        todo.append((competition_id, season_key, files, data_dir, vocabulary, today, engine.dialect.name))
     if workers > 1 and len(todo) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             read = pool.map(_read_partition, todo, chunksize=2)

@@ -57,6 +57,7 @@ class PartitionRows:
     xg: pd.DataFrame
     conflicts: list[Rejection] = field(default_factory=list)  # Understat rows quarantined by the join
     findings: list[str] = field(default_factory=list)  # cross-source disagreements kept, for the check
+    copy_texts: dict = field(default_factory=dict)  # table -> load.CopyText, rendered ahead for PostgreSQL
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"matches": self.matches, "team_match_stats": self.team_match_stats, "odds": self.odds, "xg": self.xg}

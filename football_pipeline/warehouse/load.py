@@ -71,8 +71,9 @@ def load_partition(
             )
             replaced[table.name] = deleted.rowcount
         counts = {}
+        prepared = rows.copy_texts if connection.dialect.name == "postgresql" else {}
         for name, frame in rows.tables().items():
-            counts[name] = bulk_insert(connection, schema.metadata.tables[name], frame)
+            counts[name] = bulk_insert(connection, schema.metadata.tables[name], prepared.get(name, frame))
         for record in files:
             extra = [r for r in rows.conflicts] if record.source == "understat" else []
             quarantined += _record_file(connection, rows.competition_id, rows.season, record, extra)
@@ -189,55 +190,67 @@ def _upsert_source_file(
 
 # -- bulk inserts ----------------------------------------------------------------------------------
 
-def bulk_insert(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
+@dataclass(frozen=True)
+class CopyText:
+    """A frame rendered for PostgreSQL's COPY, so that parser processes can do it off the loader."""
+
+    columns: tuple[str, ...]
+    text: str
+    rows: int
+
+
+def copy_text(table: sa.Table, frame: pd.DataFrame) -> CopyText:
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    buffer = io.StringIO()
+    _as_text(table, frame[columns], "%Y-%m-%d %H:%M:%S+00").to_csv(
+        buffer, header=False, index=False, na_rep="", lineterminator="\n")
+    return CopyText(tuple(columns), buffer.getvalue(), len(frame))
+
+
+def bulk_insert(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame | CopyText) -> int:
     """Insert `frame` (columns named as the table's) in the connection's transaction; returns the count.
 
-    PostgreSQL gets COPY; other backends an executemany of bound parameters.
+    PostgreSQL gets COPY; SQLite a positional executemany of bound parameters.
     """
+    if isinstance(frame, CopyText) or connection.dialect.name == "postgresql":
+        prepared = frame if isinstance(frame, CopyText) else copy_text(table, frame)
+        if prepared.rows:
+            _copy(connection, table, prepared)
+        return prepared.rows
     if frame.empty:
         return 0
     columns = [c.name for c in table.columns if c.name in frame.columns]
-    frame = frame[columns]
-    if connection.dialect.name == "postgresql":
-        _copy(connection, table, columns, frame)
-    elif connection.dialect.name == "sqlite":
-        _sqlite_executemany(connection, table, columns, frame)
+    if connection.dialect.name == "sqlite":
+        _sqlite_executemany(connection, table, _as_text(table, frame[columns], "%Y-%m-%d %H:%M:%S.%f"))
     else:
-        connection.execute(table.insert(), _records(table, frame))
+        raise ValueError(f"unsupported warehouse backend {connection.dialect.name!r}: use SQLite or PostgreSQL")
     return len(frame)
 
 
-def _records(table: sa.Table, frame: pd.DataFrame) -> list[dict]:
-    converted = {}
+def _as_text(table: sa.Table, frame: pd.DataFrame, datetime_format: str) -> pd.DataFrame:
+    """Dates and UTC timestamps as the text the backend reads (for SQLite: what SQLAlchemy's SQLite
+    types read back); booleans as 0/1; everything else unchanged."""
+    out = pd.DataFrame(index=frame.index)
     for name in frame.columns:
-        column, values = table.c[name], frame[name]
-        if isinstance(column.type, sa.Date):
-            values = pd.Series(pd.to_datetime(values).dt.date, index=frame.index, dtype=object)
-        elif isinstance(column.type, sa.DateTime):
-            values = pd.Series(pd.to_datetime(values, utc=True).dt.to_pydatetime(), index=frame.index, dtype=object)
-        converted[name] = _python_values(values)
-    names = list(converted)
-    return [dict(zip(names, row, strict=True)) for row in zip(*converted.values(), strict=True)]
-
-
-def _sqlite_executemany(connection: sa.Connection, table: sa.Table, columns: list[str], frame: pd.DataFrame) -> None:
-    """Positional executemany, skipping SQLAlchemy's per-row parameter processing (the bulk of the cost);
-    values are written in the formats SQLAlchemy's SQLite types read back."""
-    converted = []
-    for name in columns:
         column, values = table.c[name], frame[name]
         if isinstance(column.type, sa.Date):
             values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
         elif isinstance(column.type, sa.DateTime):
-            values = pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+            values = pd.to_datetime(values, utc=True).dt.strftime(datetime_format)
         elif isinstance(column.type, sa.Boolean):
             values = values.astype("boolean").astype("Int64")
-        converted.append(_python_values(values))
+        out[name] = values
+    return out
+
+
+def _sqlite_executemany(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    """Positional executemany, skipping SQLAlchemy's per-row parameter processing (the bulk of the cost)."""
     preparer = connection.dialect.identifier_preparer
-    names = ", ".join(preparer.quote(c) for c in columns)
-    placeholders = ", ".join("?" for _ in columns)
+    names = ", ".join(preparer.quote(c) for c in frame.columns)
+    placeholders = ", ".join("?" for _ in frame.columns)
     statement = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({placeholders})"
-    connection.exec_driver_sql(statement, list(zip(*converted, strict=True)))
+    columns = [_python_values(frame[name]) for name in frame.columns]
+    connection.exec_driver_sql(statement, list(zip(*columns, strict=True)))
 
 
 def _python_values(values: pd.Series) -> list:
@@ -250,23 +263,13 @@ def _python_values(values: pd.Series) -> list:
     return [v.item() if isinstance(v, np.generic) else v for v in out]
 
 
-def _copy(connection: sa.Connection, table: sa.Table, columns: list[str], frame: pd.DataFrame) -> None:
+def _copy(connection: sa.Connection, table: sa.Table, prepared: CopyText) -> None:
     """COPY ... FROM STDIN in the connection's transaction (CSV: an empty field is NULL)."""
-    out = pd.DataFrame(index=frame.index)
-    for name in columns:
-        column, values = table.c[name], frame[name]
-        if isinstance(column.type, sa.Date):
-            values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
-        elif isinstance(column.type, sa.DateTime):
-            values = pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d %H:%M:%S+00")
-        out[name] = values
-    buffer = io.StringIO()
-    out.to_csv(buffer, header=False, index=False, na_rep="", lineterminator="\n")
-    buffer.seek(0)
+    preparer = connection.dialect.identifier_preparer
+    names = ", ".join(preparer.quote(c) for c in prepared.columns)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        quoted = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
-        target = connection.dialect.identifier_preparer.format_table(table)
-        cursor.copy_expert(f"COPY {target} ({quoted}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.copy_expert(f"COPY {preparer.format_table(table)} ({names}) FROM STDIN WITH (FORMAT csv)",
+                           io.StringIO(prepared.text))
     finally:
         cursor.close()
