@@ -19,7 +19,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from football_pipeline import settings
-from football_pipeline.common import competitions
 from football_pipeline.common.seasons import Season
 from football_pipeline.common.teams import Vocabulary
 from football_pipeline.ingestion import football_data, understat
@@ -29,7 +28,9 @@ from football_pipeline.ingestion.files import (
     SourceFile,
     SourceFileError,
     discover,
+    football_data_file,
     sha256,
+    understat_file,
 )
 from football_pipeline.ingestion.records import Rejection
 from football_pipeline.quality.validate import ValidatedFile, validate
@@ -81,17 +82,13 @@ def fingerprint(content_sha256: str, vocabulary: Vocabulary) -> str:
     return hashlib.sha256(f"{content_sha256}:{PARSER_VERSION}:{vocabulary.fingerprint}".encode()).hexdigest()
 
 
-def display_path(file: SourceFile, data_dir: Path) -> str:
-    return file.relative_to(data_dir)
-
-
 def read_source(
     file: SourceFile, data_dir: Path, vocabulary: Vocabulary, today: dt.date | None = None
 ) -> SourceResult:
     """Parse and validate one file. A file that cannot be used at all comes back with `error` set."""
     content = file.path.read_bytes()
     digest = sha256(content)
-    shown = display_path(file, data_dir)
+    shown = file.relative_to(data_dir)
     result = SourceResult(file, shown, digest, content, fingerprint(digest, vocabulary))
     try:
         parsed = PARSERS[file.source](content, path=shown, competition_id=file.competition_id, season=file.season)
@@ -103,15 +100,9 @@ def read_source(
 
 def partition_files(data_dir: Path, competition_id: str, season: Season) -> dict[str, SourceFile]:
     """The source files that exist for one partition."""
-    from football_pipeline.ingestion import files
-
-    found = {}
-    candidates = [files.football_data_file(data_dir, competition_id, season),
-                  files.understat_file(data_dir, competition_id, season)]
-    for candidate in candidates:
-        if candidate is not None and candidate.path.is_file():
-            found[candidate.source] = candidate
-    return found
+    candidates = [football_data_file(data_dir, competition_id, season),
+                  understat_file(data_dir, competition_id, season)]
+    return {c.source: c for c in candidates if c is not None and c.path.is_file()}
 
 
 def unchanged(engine: sa.Engine, competition_id: str, season: str, fingerprints: dict[str, str]) -> bool:
@@ -238,5 +229,5 @@ def table_counts(engine: sa.Engine) -> dict[str, int]:
 
 
 def known_partitions(data_dir: Path) -> list[tuple[str, str]]:
-    return sorted({(f.competition_id, f.season.key) for f in discover(data_dir)
-                   if f.competition_id in competitions.BY_ID})
+    """(competition, season) of every partition that has at least one source file."""
+    return sorted({(f.competition_id, f.season.key) for f in discover(data_dir)})

@@ -10,7 +10,6 @@ cannot be read at all, has its bytes and rejected rows recorded in the warehouse
 import dagster as dg
 
 from football_pipeline import partitions, pipeline
-from football_pipeline.ingestion import files
 from football_pipeline.ingestion.files import FOOTBALL_DATA, UNDERSTAT
 from football_pipeline.quality.validate import CHECKS, ERROR
 from football_pipeline.resources import SourceFilesResource, WarehouseResource
@@ -29,11 +28,9 @@ def _materialize(context: dg.AssetExecutionContext, source: str, key: dg.AssetKe
                  sources: SourceFilesResource, warehouse: WarehouseResource):
     competition_id, season = partitions.split(context.partition_key)
     data_dir = sources.directory()
-    file = (files.football_data_file(data_dir, competition_id, season) if source == FOOTBALL_DATA
-            else files.understat_file(data_dir, competition_id, season))
-    if file is None or not file.path.is_file():
-        where = str(file.path) if file else f"(Understat does not cover {competition_id})"
-        yield dg.Output(None, metadata={"file": where, "status": "no file for this partition"})
+    file = pipeline.partition_files(data_dir, competition_id, season).get(source)
+    if file is None:
+        yield dg.Output(None, metadata={"status": f"no {source} file for {competition_id} {season} in {data_dir}"})
         for name in CHECKS[source]:
             yield dg.AssetCheckResult(asset_key=key, check_name=name, passed=True,
                                       metadata={"status": "no file for this partition: nothing to check"})

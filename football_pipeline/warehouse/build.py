@@ -89,7 +89,7 @@ def build(
         joined[column] = joined[column].where(~only_us, joined[f"{column}_us"])
     joined["kickoff_time_known"] = joined["kickoff_time_known"].astype("boolean").fillna(only_us)
     joined["match_id"] = [
-        match_id(competition_id, season, h, a) for h, a in zip(joined["home_team_id"], joined["away_team_id"])
+        match_id(competition_id, season, h, a) for h, a in zip(joined["home_team_id"], joined["away_team_id"], strict=True)
     ]
     has_us = joined["_merge"].isin(["both", "right_only"]) & ~far
     has_fd = joined["_merge"].isin(["both", "left_only"])

@@ -60,7 +60,6 @@ def load_partition(
 ) -> LoadResult:
     files = list(files)
     sources = {f.source for f in files}
-    key = {"competition_id": rows.competition_id, "season": rows.season}
     quarantined = 0
     with engine.begin() as connection:
         _refuse_losses(connection, rows, sources, allow_shrink)
@@ -75,7 +74,7 @@ def load_partition(
         for name, frame in rows.tables().items():
             counts[name] = bulk_insert(connection, schema.metadata.tables[name], prepared.get(name, frame))
         for record in files:
-            extra = [r for r in rows.conflicts] if record.source == "understat" else []
+            extra = list(rows.conflicts) if record.source == "understat" else []
             quarantined += _record_file(connection, rows.competition_id, rows.season, record, extra)
     return LoadResult(rows.competition_id, rows.season, counts, quarantined, replaced)
 
