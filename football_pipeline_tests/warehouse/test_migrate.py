@@ -113,7 +113,7 @@ def test_reader_role_reads_football_tables_but_not_raw_data(postgres_url):
         for table in ("raw_files", "quarantine", "source_files"):
             with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                 with connection.begin_nested():
-                    connection.execute(sa.text(f"SELECT count(*) FROM {table}"))
+                    connection.execute(sa.select(sa.func.count()).select_from(sa.table(table)))
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             with connection.begin_nested():
                 connection.execute(sa.text("DELETE FROM matches"))
