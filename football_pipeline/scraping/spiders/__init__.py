@@ -1,0 +1,1 @@
+"""One spider per source: football_data, understat, fbref."""
