@@ -78,6 +78,14 @@ class SourceResult:
                                rejections, status, self.problem(), rows)
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """A source that should have had a file for the partition but could not be fetched, with no fallback."""
+
+    source: str
+    reason: str
+
+
 def fingerprint(content_sha256: str, vocabulary: Vocabulary) -> str:
     return hashlib.sha256(f"{content_sha256}:{PARSER_VERSION}:{vocabulary.fingerprint}".encode()).hexdigest()
 

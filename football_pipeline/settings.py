@@ -45,6 +45,24 @@ def football_data_dir() -> Path:
     return Path(configured).expanduser().resolve() if configured else BUNDLED_DATA_DIR
 
 
+def source_mode() -> str:
+    """`FOOTBALL_SOURCE_MODE`: bundled (default: files only, no network), live (scrape), or replay
+    (re-run the spiders on the raw-response archive)."""
+    return os.environ.get("FOOTBALL_SOURCE_MODE", "bundled")
+
+
+def scraped_dir() -> Path:
+    """Where live and replayed crawls write files (bundled layout): `FOOTBALL_SCRAPED_DIR` or state/scraped."""
+    configured = os.environ.get("FOOTBALL_SCRAPED_DIR")
+    return Path(configured).expanduser().resolve() if configured else state_dir() / "scraped"
+
+
+def archive_dir() -> Path:
+    """The raw-response archive: `FOOTBALL_ARCHIVE_DIR` or state/archive."""
+    configured = os.environ.get("FOOTBALL_ARCHIVE_DIR")
+    return Path(configured).expanduser().resolve() if configured else state_dir() / "archive"
+
+
 def mlflow_tracking_uri() -> str:
     """`MLFLOW_TRACKING_URI`, else a SQLite-backed MLflow store in the state folder."""
     configured = os.environ.get("MLFLOW_TRACKING_URI")

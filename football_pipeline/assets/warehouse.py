@@ -1,6 +1,8 @@
 """Warehouse assets: reference tables, the per-partition canonical tables, and aggregates."""
 
 
+from typing import Any
+
 import dagster as dg
 import sqlalchemy as sa
 
@@ -46,6 +48,9 @@ def teams(context: dg.AssetExecutionContext, sources: SourceFilesResource, wareh
         dg.AssetCheckSpec("referential_integrity", asset=MATCHES_KEY, blocking=True,
                           description="Every match's teams and competition exist; every odds, xG and "
                                       "team-match row belongs to a match of the partition."),
+        dg.AssetCheckSpec("sources_available", asset=MATCHES_KEY,
+                          description="Every source that has loaded this partition before could be read now; "
+                                      "if one could not, the partition is left as it was."),
         dg.AssetCheckSpec("cross_source_agreement", asset=MATCHES_KEY,
                           description="football-data and Understat agree on each shared match's score and "
                                       "date (within a day); disagreements are listed."),
@@ -55,19 +60,26 @@ def teams(context: dg.AssetExecutionContext, sources: SourceFilesResource, wareh
 def partition_tables(
     context: dg.AssetExecutionContext,
     config: WarehouseLoadConfig,
-    football_data: pipeline.SourceResult | None,
-    understat: pipeline.SourceResult | None,
+    football_data: Any,  # pipeline.SourceResult | pipeline.Unavailable | None (Dagster types no unions)
+    understat: Any,
     warehouse: WarehouseResource,
 ):
     """Load one competition x season into matches, team_match_stats, odds and xg in one transaction."""
     competition_id, season = partitions.split(context.partition_key)
     engine = warehouse.engine()
-    results = [r for r in (football_data, understat) if r is not None]
+    inputs = [r for r in (football_data, understat) if r is not None]
+    unavailable = [r for r in inputs if isinstance(r, pipeline.Unavailable)]
+    results = [r for r in inputs if isinstance(r, pipeline.SourceResult)]
     problems = [p for p in (r.problem() for r in results) if p]
     if problems:
         raise dg.Failure(description=f"{competition_id} {season}: not loaded, the warehouse is unchanged. "
                                      + " | ".join(problems))
+    held = load.held_sources(engine, competition_id, season.key)
+    missing = [u for u in unavailable if held.get(u.source)]
     status, counts, findings = "no source files for this partition: warehouse unchanged", {}, []
+    if missing:
+        status = "kept as it was: " + "; ".join(f"{u.source} unavailable ({u.reason})" for u in missing)
+        results = []
     if results:
         prints = {r.file.source: r.fingerprint for r in results}
         if not config.force and pipeline.unchanged(engine, competition_id, season.key, prints):
@@ -91,6 +103,12 @@ def partition_tables(
         if name in counts:
             metadata["rows"] = dg.MetadataValue.int(counts[name])
         yield dg.MaterializeResult(asset_key=["warehouse", name], metadata=metadata)
+    yield dg.AssetCheckResult(
+        asset_key=MATCHES_KEY, check_name="sources_available", passed=not unavailable,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(f"{u.source}: {u.reason}" for u in unavailable) or None,
+        metadata={"status": status},
+    )
     orphans = integrity.orphans(engine, competition_id, season.key)
     yield dg.AssetCheckResult(
         asset_key=MATCHES_KEY, check_name="referential_integrity", passed=not orphans,

@@ -4,6 +4,7 @@ The data directory layout (bundled data and `FOOTBALL_DATA_DIR` alike)::
 
     football-data/<DIV>/<SSSS>.csv      football-data.co.uk season file, e.g. football-data/E0/2223.csv
     understat/<LEAGUE>/<YEAR>.json      Understat getLeagueData response or datesData list
+    fbref/<DIV>/<SEASON>/schedule.html  FBref Scores & Fixtures page (match reports in matches/<id>.html)
     clubelo/...                         ClubElo CSVs
 """
 
@@ -19,6 +20,7 @@ from football_pipeline.common.seasons import Season
 
 FOOTBALL_DATA = "football-data"
 UNDERSTAT = "understat"
+FBREF = "fbref"
 CLUBELO = "clubelo"
 
 
@@ -58,6 +60,21 @@ def understat_file(data_dir: Path, competition_id: str, season: Season) -> Sourc
     return SourceFile(UNDERSTAT, competition_id, season, path)
 
 
+def fbref_file(data_dir: Path, competition_id: str, season: Season) -> SourceFile | None:
+    """The FBref schedule page; its match reports sit beside it in `matches/<id>.html`."""
+    if competitions.get(competition_id).fbref_comp_id is None:
+        return None
+    path = data_dir / FBREF / competition_id / season.key / "schedule.html"
+    return SourceFile(FBREF, competition_id, season, path)
+
+
+def locate(source: str, data_dir: Path, competition_id: str, season: Season) -> SourceFile | None:
+    """The file of `source` for a partition, if it exists in `data_dir`."""
+    finder = {FOOTBALL_DATA: football_data_file, UNDERSTAT: understat_file, FBREF: fbref_file}[source]
+    found = finder(data_dir, competition_id, season)
+    return found if found is not None and found.path.is_file() else None
+
+
 def discover(data_dir: Path) -> list[SourceFile]:
     """Every football-data and Understat file in `data_dir` that maps to a known partition."""
     found: list[SourceFile] = []
@@ -72,6 +89,13 @@ def discover(data_dir: Path) -> list[SourceFile]:
         competition = competitions.BY_UNDERSTAT_LEAGUE.get(path.parent.name)
         if competition and re.fullmatch(r"\d{4}", path.stem):
             found.append(SourceFile(UNDERSTAT, competition.competition_id, Season(int(path.stem)), path))
+    for path in sorted((data_dir / FBREF).glob("*/*/schedule.html")):
+        competition_id, season_key = path.parent.parent.name, path.parent.name
+        if competition_id in competitions.BY_ID and re.fullmatch(r"\d{4}-\d{4}", season_key):
+            try:
+                found.append(SourceFile(FBREF, competition_id, Season.from_key(season_key), path))
+            except ValueError:
+                continue
     return found
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from football_pipeline import settings
+from football_pipeline import acquire, settings
+from football_pipeline.common.seasons import Season
 from football_pipeline.common.teams import Vocabulary
 
 
@@ -17,6 +19,17 @@ class SourceFilesResource(dg.ConfigurableResource):
 
     data_dir: str | None = Field(
         default=None, description="Data directory. Default: $FOOTBALL_DATA_DIR, else the bundled real data."
+    )
+    mode: str | None = Field(
+        default=None,
+        description="bundled (files in data_dir, no network), live (scrape, falling back to the last good copy, "
+        "then data_dir) or replay (re-run the spiders on the raw archive). Default: $FOOTBALL_SOURCE_MODE, "
+        "else bundled.",
+    )
+    scraped_dir: str | None = Field(default=None, description="Where crawls write files. Default: state/scraped.")
+    archive_dir: str | None = Field(default=None, description="Raw-response archive. Default: state/archive.")
+    scrapy_settings: str = Field(
+        default="{}", description="JSON object of Scrapy settings for crawls (e.g. SCRAPER_CONTACT, site roots)."
     )
     today: str | None = Field(
         default=None,
@@ -29,6 +42,18 @@ class SourceFilesResource(dg.ConfigurableResource):
 
     def as_of(self) -> dt.date:
         return dt.date.fromisoformat(self.today) if self.today else settings.today()
+
+    def source_mode(self) -> str:
+        return self.mode or settings.source_mode()
+
+    def fetch(self, source: str, competition_id: str, season: Season) -> acquire.Acquired:
+        """The partition's file of `source`, fetched or replayed as the mode says, with the fallbacks."""
+        return acquire.acquire(
+            source, competition_id, season, mode=self.source_mode(), data_dir=self.directory(),
+            scraped_dir=Path(self.scraped_dir) if self.scraped_dir else settings.scraped_dir(),
+            archive_dir=Path(self.archive_dir) if self.archive_dir else settings.archive_dir(),
+            scrapy_settings=json.loads(self.scrapy_settings),
+        )
 
     def vocabulary(self) -> Vocabulary:
         """The bundled teams and aliases, extended by teams.csv/team_aliases.csv in the data directory."""

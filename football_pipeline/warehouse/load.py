@@ -97,6 +97,22 @@ def loaded_fingerprints(engine: sa.Engine) -> dict[tuple[str, str, str], str]:
         return {(s, c, season): f for s, c, season, f in result}
 
 
+def held_sources(engine: sa.Engine, competition_id: str, season: str) -> dict[str, int]:
+    """How many of the partition's matches each source contributed to what the warehouse holds."""
+    matches = schema.matches
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(matches.c.sources, sa.func.count()).where(
+                matches.c.competition_id == competition_id, matches.c.season == season
+            ).group_by(matches.c.sources)
+        ).all()
+    held: dict[str, int] = {}
+    for sources, count in rows:
+        for source in sources.split(","):
+            held[source] = held.get(source, 0) + count
+    return held
+
+
 def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[str], allow_shrink: bool) -> None:
     matches = schema.matches
     in_partition = (matches.c.competition_id == rows.competition_id) & (matches.c.season == rows.season)
