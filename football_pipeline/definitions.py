@@ -14,6 +14,7 @@ def build_definitions() -> dg.Definitions:
         assets=[
             ingestion.football_data_matches,
             ingestion.understat_matches,
+            ingestion.fbref_matches,
             warehouse.teams,
             warehouse.partition_tables,
             warehouse.team_season_stats,

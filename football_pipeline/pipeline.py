@@ -21,16 +21,16 @@ import sqlalchemy as sa
 from football_pipeline import settings
 from football_pipeline.common.seasons import Season
 from football_pipeline.common.teams import Vocabulary
-from football_pipeline.ingestion import football_data, understat
+from football_pipeline.ingestion import fbref, football_data, understat
 from football_pipeline.ingestion.files import (
+    FBREF,
     FOOTBALL_DATA,
     UNDERSTAT,
     SourceFile,
     SourceFileError,
     discover,
-    football_data_file,
+    locate,
     sha256,
-    understat_file,
 )
 from football_pipeline.ingestion.records import Rejection
 from football_pipeline.quality.validate import ValidatedFile, validate
@@ -39,7 +39,7 @@ from football_pipeline.warehouse import build, load, migrate, reference, schema
 # Bump when parsing, validation or the canonical build change what a file loads as: files whose
 # fingerprint changes are reloaded by a no-change re-run.
 PARSER_VERSION = "1"
-PARSERS = {FOOTBALL_DATA: football_data.parse, UNDERSTAT: understat.parse}
+PARSERS = {FOOTBALL_DATA: football_data.parse, UNDERSTAT: understat.parse, FBREF: fbref.parse_schedule}
 
 
 @dataclass
@@ -108,9 +108,8 @@ def read_source(
 
 def partition_files(data_dir: Path, competition_id: str, season: Season) -> dict[str, SourceFile]:
     """The source files that exist for one partition."""
-    candidates = [football_data_file(data_dir, competition_id, season),
-                  understat_file(data_dir, competition_id, season)]
-    return {c.source: c for c in candidates if c is not None and c.path.is_file()}
+    found = {source: locate(source, data_dir, competition_id, season) for source in PARSERS}
+    return {source: file for source, file in found.items() if file is not None}
 
 
 def unchanged(engine: sa.Engine, competition_id: str, season: str, fingerprints: dict[str, str]) -> bool:
@@ -128,7 +127,8 @@ def prepare(competition_id: str, season: str, results: Iterable[SourceResult]) -
     if problems:
         return None, problems
     by_source = {r.file.source: r.validated for r in results}
-    return build.build(competition_id, season, by_source.get(FOOTBALL_DATA), by_source.get(UNDERSTAT)), []
+    return build.build(competition_id, season, by_source.get(FOOTBALL_DATA), by_source.get(UNDERSTAT),
+                       by_source.get(FBREF)), []
 
 
 def load_sources(

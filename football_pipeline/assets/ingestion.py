@@ -13,13 +13,14 @@ import dagster as dg
 
 from football_pipeline import partitions, pipeline
 from football_pipeline.acquire import Acquired
-from football_pipeline.ingestion.files import FOOTBALL_DATA, UNDERSTAT
+from football_pipeline.ingestion.files import FBREF, FOOTBALL_DATA, UNDERSTAT
 from football_pipeline.quality.validate import CHECKS, ERROR
 from football_pipeline.resources import SourceFilesResource, WarehouseResource
 from football_pipeline.warehouse import load
 
 FOOTBALL_DATA_KEY = dg.AssetKey(["ingestion", "football_data_matches"])
 UNDERSTAT_KEY = dg.AssetKey(["ingestion", "understat_matches"])
+FBREF_KEY = dg.AssetKey(["ingestion", "fbref_matches"])
 FETCH_CHECKS = {
     "source_fetch": "The source was fetched (live or replay) or read (bundled); a failed fetch names the URL and "
                     "reason (blocked, HTTP error, network) and which fallback was used.",
@@ -141,3 +142,17 @@ def understat_matches(context: dg.AssetExecutionContext, sources: SourceFilesRes
                       warehouse: WarehouseResource):
     """Understat season: matches with expected goals (xG), checked."""
     yield from _materialize(context, UNDERSTAT, UNDERSTAT_KEY, sources, warehouse)
+
+
+@dg.asset(
+    key=FBREF_KEY,
+    group_name="ingestion",
+    partitions_def=partitions.PARTITIONS,
+    check_specs=_check_specs(FBREF, FBREF_KEY),
+    io_manager_key="source_io_manager",
+    kinds={"pandas", "html", "scrapy"},
+    pool="scrape-fbref",
+)
+def fbref_matches(context: dg.AssetExecutionContext, sources: SourceFilesResource, warehouse: WarehouseResource):
+    """FBref "Scores & Fixtures": schedule, kick-off times, venues, attendances and referees, checked."""
+    yield from _materialize(context, FBREF, FBREF_KEY, sources, warehouse)

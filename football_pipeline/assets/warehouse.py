@@ -7,10 +7,10 @@ import dagster as dg
 import sqlalchemy as sa
 
 from football_pipeline import partitions, pipeline
-from football_pipeline.assets.ingestion import FOOTBALL_DATA_KEY, UNDERSTAT_KEY
+from football_pipeline.assets.ingestion import FBREF_KEY, FOOTBALL_DATA_KEY, UNDERSTAT_KEY
 from football_pipeline.ingestion import clubelo
 from football_pipeline.resources import SourceFilesResource, WarehouseResource
-from football_pipeline.warehouse import build, integrity, load, migrate, reference
+from football_pipeline.warehouse import integrity, load, migrate, reference
 
 TEAMS_KEY = dg.AssetKey(["warehouse", "teams"])
 MATCHES_KEY = dg.AssetKey(["warehouse", "matches"])
@@ -40,10 +40,12 @@ def teams(context: dg.AssetExecutionContext, sources: SourceFilesResource, wareh
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["warehouse", name], group_name="warehouse", description=text, kinds={"sql"},
-                     partitions_def=partitions.PARTITIONS, deps=[FOOTBALL_DATA_KEY, UNDERSTAT_KEY, TEAMS_KEY])
+                     partitions_def=partitions.PARTITIONS,
+                     deps=[FOOTBALL_DATA_KEY, UNDERSTAT_KEY, FBREF_KEY, TEAMS_KEY])
         for name, text in PARTITION_TABLES.items()
     ],
-    ins={"football_data": dg.AssetIn(FOOTBALL_DATA_KEY), "understat": dg.AssetIn(UNDERSTAT_KEY)},
+    ins={"football_data": dg.AssetIn(FOOTBALL_DATA_KEY), "understat": dg.AssetIn(UNDERSTAT_KEY),
+         "fbref": dg.AssetIn(FBREF_KEY)},
     check_specs=[
         dg.AssetCheckSpec("referential_integrity", asset=MATCHES_KEY, blocking=True,
                           description="Every match's teams and competition exist; every odds, xG and "
@@ -52,7 +54,7 @@ def teams(context: dg.AssetExecutionContext, sources: SourceFilesResource, wareh
                           description="Every source that has loaded this partition before could be read now; "
                                       "if one could not, the partition is left as it was."),
         dg.AssetCheckSpec("cross_source_agreement", asset=MATCHES_KEY,
-                          description="football-data and Understat agree on each shared match's score and "
+                          description="football-data, Understat and FBref agree on each shared match's score and "
                                       "date (within a day); disagreements are listed."),
     ],
     pool="warehouse",
@@ -62,12 +64,13 @@ def partition_tables(
     config: WarehouseLoadConfig,
     football_data: Any,  # pipeline.SourceResult | pipeline.Unavailable | None (Dagster types no unions)
     understat: Any,
+    fbref: Any,
     warehouse: WarehouseResource,
 ):
     """Load one competition x season into matches, team_match_stats, odds and xg in one transaction."""
     competition_id, season = partitions.split(context.partition_key)
     engine = warehouse.engine()
-    inputs = [r for r in (football_data, understat) if r is not None]
+    inputs = [r for r in (football_data, understat, fbref) if r is not None]
     unavailable = [r for r in inputs if isinstance(r, pipeline.Unavailable)]
     results = [r for r in inputs if isinstance(r, pipeline.SourceResult)]
     problems = [p for p in (r.problem() for r in results) if p]
@@ -84,9 +87,8 @@ def partition_tables(
         prints = {r.file.source: r.fingerprint for r in results}
         if not config.force and pipeline.unchanged(engine, competition_id, season.key, prints):
             status = "unchanged since the last load: nothing written"
-            by_source = {r.file.source: r.validated for r in results}
-            findings = build.build(competition_id, season.key, by_source.get("football-data"),
-                                   by_source.get("understat")).findings
+            rows, _ = pipeline.prepare(competition_id, season.key, results)
+            findings = rows.findings + [c.reason for rejected in rows.conflicts.values() for c in rejected]
         else:
             try:
                 loaded, rows, _ = pipeline.load_sources(engine, competition_id, season.key, results,
@@ -95,7 +97,7 @@ def partition_tables(
                 raise dg.Failure(description=str(refused)) from refused
             migrate.refresh_aggregates(engine)
             status, counts = "loaded", loaded.rows
-            findings = rows.findings + [c.reason for c in rows.conflicts]
+            findings = rows.findings + [c.reason for rejected in rows.conflicts.values() for c in rejected]
             context.log.info(f"{competition_id} {season}: {loaded.rows}, quarantined {loaded.quarantined}")
 
     for name in PARTITION_TABLES:

@@ -173,3 +173,25 @@ def shots_pair() -> pa.DataFrameSchema:
                          error="more shots on target than shots")],
         name="shots_pair",
     )
+
+
+def fbref_matches(today: pd.Timestamp) -> pa.DataFrameSchema:
+    goals = pa.Check.in_range(0, MAX_GOALS, error=f"goals must be 0-{MAX_GOALS}")
+    xg = pa.Check.in_range(0.0, MAX_XG, error=f"xG must be 0-{MAX_XG:g}")
+    return pa.DataFrameSchema(
+        {
+            "match_date": pa.Column("datetime64[ns]", nullable=False),
+            "home_goals": pa.Column("Int64", goals, nullable=True),
+            "away_goals": pa.Column("Int64", goals, nullable=True),
+            "home_xg": pa.Column(float, xg, nullable=True),
+            "away_xg": pa.Column(float, xg, nullable=True),
+            "attendance": pa.Column("Int64", pa.Check.in_range(0, 150_000, error="attendance must be 0-150000"),
+                                    nullable=True),
+        },
+        checks=[
+            pa.Check(lambda f: f["home_team"] != f["away_team"], error="a team cannot play itself"),
+            pa.Check(lambda f: f["home_goals"].isna() | (f["match_date"] <= today),
+                     error=f"a completed match is dated after today ({today.date()})"),
+        ],
+        name="fbref_matches",
+    )

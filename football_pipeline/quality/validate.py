@@ -17,7 +17,7 @@ import pandera.pandas as pa
 
 from football_pipeline.common import competitions
 from football_pipeline.common.teams import Vocabulary
-from football_pipeline.ingestion.files import FOOTBALL_DATA, UNDERSTAT, SourceFileError
+from football_pipeline.ingestion.files import FBREF, FOOTBALL_DATA, UNDERSTAT, SourceFileError
 from football_pipeline.ingestion.records import ParsedFile, Rejection
 from football_pipeline.quality import schemas
 
@@ -45,6 +45,16 @@ CHECKS: dict[str, dict[str, str]] = {
         "consistency": "Completed matches carry goals and xG; no team plays itself.",
         "temporal": "Every date inside the season; no completed match dated in the future.",
         "no_duplicates": "Each Understat match id and each home/away pairing appears once per season.",
+        "outliers": "Statistical outliers (robust z-score above 6) are flagged, not removed.",
+    },
+    FBREF: {
+        "file_complete": "The page is whole (not cut off) and a finished season has all its matches.",
+        "schema": "The schedule table and its columns are FBref's; dates, scores and numbers parse.",
+        "teams_known": "Every team spelling maps to a canonical team (add unknown ones to team_aliases.csv).",
+        "value_ranges": "Goals 0-20, xG 0-10, attendance 0-150,000.",
+        "consistency": "Dates, links and team names agree within each row; no team plays itself.",
+        "temporal": "Every date inside the season; no completed match dated in the future.",
+        "no_duplicates": "Each FBref match id and each home/away pairing appears once per season.",
         "outliers": "Statistical outliers (robust z-score above 6) are flagged, not removed.",
     },
 }
@@ -87,6 +97,8 @@ def validate(parsed: ParsedFile, vocabulary: Vocabulary, today: pd.Timestamp | N
         return run.football_data()
     if parsed.source == UNDERSTAT:
         return run.understat()
+    if parsed.source == FBREF:
+        return run.fbref()
     raise ValueError(f"no validation for source {parsed.source!r}")
 
 
@@ -99,6 +111,7 @@ _RULE_OF_ERROR = {
     "contradicts": "consistency",
     "more goals at half-time": "consistency",
     "has no xG": "consistency",
+    "attendance must be": "value_ranges",
     "dated after today": "temporal",
 }
 
@@ -367,6 +380,29 @@ class _Run:
         outcomes = [
             self.file_complete(frame, frame["is_result"]),
             self.outcome("schema", total),
+            self.teams_outcome(unknown),
+            self.outcome("value_ranges", total),
+            self.outcome("consistency", total),
+            self.outcome("temporal", total),
+            self.outcome("no_duplicates", total),
+            self.outcome("outliers", total),
+        ]
+        return self.finish(frame, None, outcomes)
+
+    # -- FBref ---------------------------------------------------------------------------------
+    def fbref(self) -> ValidatedFile:
+        frame = self.parsed.matches.copy()
+        total = self.rows_in
+        frame, unknown = self.map_teams(frame)
+        frame = self.reject_failures(frame, self.apply(schemas.fbref_matches(self.today), frame))
+        with_id = frame["fbref_match_id"].notna()
+        frame = self.reject(frame, with_id & frame.duplicated("fbref_match_id", keep=False),
+                            "FBref match id appears more than once", "no_duplicates")
+        frame = self.duplicates(frame, ["home_team_id", "away_team_id"], ["fbref_match_id", "match_date"])
+        self.outliers(frame.assign(total_goals=frame["home_goals"] + frame["away_goals"]), ["total_goals"])
+        outcomes = [
+            self.file_complete(frame, frame["home_goals"].notna()),
+            self.outcome("schema", total, {"tables": ", ".join(self.parsed.info.get("tables", []))}),
             self.teams_outcome(unknown),
             self.outcome("value_ranges", total),
             self.outcome("consistency", total),

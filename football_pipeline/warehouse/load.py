@@ -74,7 +74,7 @@ def load_partition(
         for name, frame in rows.tables().items():
             counts[name] = bulk_insert(connection, schema.metadata.tables[name], prepared.get(name, frame))
         for record in files:
-            extra = list(rows.conflicts) if record.source == "understat" else []
+            extra = rows.conflicts.get(record.source, [])
             quarantined += _record_file(connection, rows.competition_id, rows.season, record, extra)
     return LoadResult(rows.competition_id, rows.season, counts, quarantined, replaced)
 
@@ -99,13 +99,17 @@ def loaded_fingerprints(engine: sa.Engine) -> dict[tuple[str, str, str], str]:
 
 def held_sources(engine: sa.Engine, competition_id: str, season: str) -> dict[str, int]:
     """How many of the partition's matches each source contributed to what the warehouse holds."""
-    matches = schema.matches
     with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(matches.c.sources, sa.func.count()).where(
-                matches.c.competition_id == competition_id, matches.c.season == season
-            ).group_by(matches.c.sources)
-        ).all()
+        return _held(connection, competition_id, season)
+
+
+def _held(connection: sa.Connection, competition_id: str, season: str) -> dict[str, int]:
+    matches = schema.matches
+    rows = connection.execute(
+        sa.select(matches.c.sources, sa.func.count()).where(
+            matches.c.competition_id == competition_id, matches.c.season == season
+        ).group_by(matches.c.sources)
+    ).all()
     held: dict[str, int] = {}
     for sources, count in rows:
         for source in sources.split(","):
@@ -114,47 +118,26 @@ def held_sources(engine: sa.Engine, competition_id: str, season: str) -> dict[st
 
 
 def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[str], allow_shrink: bool) -> None:
-    matches = schema.matches
-    in_partition = (matches.c.competition_id == rows.competition_id) & (matches.c.season == rows.season)
-    held = dict(
-        connection.execute(
-            sa.select(matches.c.primary_source, sa.func.count()).where(in_partition).group_by(matches.c.primary_source)
-        ).all()
-    )
-    xg_held = connection.execute(
-        sa.select(sa.func.count()).select_from(schema.xg).where(
-            schema.xg.c.competition_id == rows.competition_id, schema.xg.c.season == rows.season
-        )
-    ).scalar_one()
+    """A source missing from this load would wipe what it loaded; a source with fewer matches than it
+    loaded before would shrink the warehouse (a truncated or partial file?). Both are refused."""
     label = f"{rows.competition_id} {rows.season}"
-    if "football-data" not in sources and held.get("football-data"):
-        raise LoadRefused(
-            f"{label}: the warehouse holds {held['football-data']} matches loaded from football-data, but no "
-            "football-data file was given for this load; refusing to drop them (restore the file, or delete the "
-            "partition explicitly)"
-        )
-    if "understat" not in sources and xg_held:
-        raise LoadRefused(
-            f"{label}: the warehouse holds xG for {xg_held} matches loaded from Understat, but no Understat file "
-            "was given for this load; refusing to drop them"
-        )
-    fd_before = connection.execute(
-        sa.select(sa.func.count()).select_from(matches).where(
-            in_partition, matches.c.status == "completed", matches.c.sources.like("%football-data%")
-        )
-    ).scalar_one()
-    new = rows.matches
-    fd_now = int(((new["status"] == "completed") & new["sources"].str.contains("football-data")).sum())
-    shrinking = []
-    if "football-data" in sources and fd_now < fd_before:
-        shrinking.append(f"football-data holds {fd_now} completed matches, the warehouse {fd_before}")
-    if "understat" in sources and len(rows.xg) < xg_held:
-        shrinking.append(f"Understat holds xG for {len(rows.xg)} matches, the warehouse for {xg_held}")
-    if shrinking and not allow_shrink:
-        raise LoadRefused(
-            f"{label}: the new files would replace data with less ({'; '.join(shrinking)}): a truncated or "
-            "partial file? Refusing; load with allow_shrink to accept the smaller set."
-        )
+    before = _held(connection, rows.competition_id, rows.season)
+    now: dict[str, int] = {}
+    for listed in rows.matches["sources"]:
+        for source in listed.split(","):
+            now[source] = now.get(source, 0) + 1
+    for source, count in sorted(before.items()):
+        if source not in sources:
+            raise LoadRefused(
+                f"{label}: the warehouse holds {count} matches loaded from {source}, but no {source} file was "
+                "given for this load; refusing to drop them (restore the file, or delete the partition explicitly)"
+            )
+        if now.get(source, 0) < count and not allow_shrink:
+            raise LoadRefused(
+                f"{label}: the new files would replace data with less ({source} holds {now.get(source, 0)} "
+                f"matches, the warehouse {count}): a truncated or partial file? Refusing; load with allow_shrink "
+                "to accept the smaller set."
+            )
 
 
 def _record_file(

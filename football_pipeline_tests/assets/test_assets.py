@@ -16,8 +16,8 @@ from football_pipeline.warehouse import schema
 from football_pipeline_tests.conftest import TODAY, copy_bundled
 from football_pipeline_tests.helpers import E0_2223, EPL_2022, real_lines, set_cell, write
 
-ASSETS = [ingestion.football_data_matches, ingestion.understat_matches, warehouse.teams,
-          warehouse.partition_tables, warehouse.team_season_stats, warehouse.elo_ratings]
+INGESTION = [ingestion.football_data_matches, ingestion.understat_matches, ingestion.fbref_matches]
+PARTITION_ASSETS = [*INGESTION, warehouse.teams, warehouse.partition_tables]
 E0_KEY = partitions.partition_key("E0", "2022-2023")
 
 
@@ -37,7 +37,8 @@ class Harness:
 
     def partition(self, key=E0_KEY, **config) -> dg.ExecuteInProcessResult:
         run_config = {"ops": {"partition_tables": {"config": config}}} if config else None
-        return dg.materialize(ASSETS[:4], selection=[a.key for a in ASSETS[:2]] + list(warehouse.partition_tables.keys),
+        return dg.materialize(PARTITION_ASSETS,
+                              selection=[a.key for a in INGESTION] + list(warehouse.partition_tables.keys),
                               partition_key=key, resources=self.resources, instance=self.instance,
                               raise_on_error=False, run_config=run_config)
 
@@ -72,7 +73,7 @@ def test_real_partition_materializes_with_every_check_passing(harness):
     result = harness.partition()
     assert result.success
     checks = evaluations(result)
-    assert len(checks) == 23 and all(e.passed for e in checks.values()), [
+    assert len(checks) == 33 and all(e.passed for e in checks.values()), [
         k for k, e in checks.items() if not e.passed]
     assert harness.count(schema.matches) == 380 and harness.count(schema.xg) == 380
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}

@@ -13,7 +13,8 @@ def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
-        "ingestion/football_data_matches", "ingestion/understat_matches", "warehouse/teams",
+        "ingestion/football_data_matches", "ingestion/understat_matches", "ingestion/fbref_matches",
+        "warehouse/teams",
         "warehouse/matches", "warehouse/team_match_stats", "warehouse/odds", "warehouse/xg",
         "warehouse/team_season_stats", "warehouse/elo_ratings",
     }

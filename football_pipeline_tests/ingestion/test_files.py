@@ -31,6 +31,9 @@ def expected_bundled() -> set[tuple[str, str, int, Path]]:
         for path in league.iterdir():
             if path.suffix == ".json":
                 expected.add(("understat", UNDERSTAT_LEAGUES[league.name], int(path.stem), path))
+    for schedule in (BUNDLED_DATA_DIR / "fbref").glob("*/*/schedule.html"):
+        season = Season.from_key(schedule.parent.name)
+        expected.add(("fbref", schedule.parent.parent.name, season.start_year, schedule))
     return expected
 
 
@@ -42,6 +45,7 @@ def test_discover_bundled_data() -> None:
     assert got == expected
     assert sum(1 for f in found if f.source == "football-data") == 65
     assert sum(1 for f in found if f.source == "understat") == 33
+    assert sum(1 for f in found if f.source == "fbref") == 4
     assert {f.competition_id for f in found} == DIVISIONS
 
 

@@ -35,7 +35,7 @@ def test_every_understat_match_joins_one_football_data_match(vocabulary):
     rows = build.build("E0", SEASON.key, fd(real_lines(), vocabulary), us(epl_document(), vocabulary))
     assert len(rows.matches) == 380 and rows.matches["match_id"].is_unique
     assert (rows.matches["sources"] == "football-data,understat").all()
-    assert rows.conflicts == [] and rows.findings == []
+    assert rows.conflicts == {"understat": []} and rows.findings == []
     assert len(rows.xg) == 380 and set(rows.xg["match_id"]) == set(rows.matches["match_id"])
     assert len(rows.team_match_stats) == 760
     assert rows.matches["data_quality_score"].between(0, 1).all()
@@ -49,7 +49,7 @@ def test_dates_one_day_apart_still_join(vocabulary):
     record = document["dates"][0]
     record["datetime"] = str(pd.Timestamp(record["datetime"]) + pd.Timedelta(hours=20))
     rows = build.build("E0", SEASON.key, fd(real_lines(), vocabulary), us(document, vocabulary))
-    assert rows.conflicts == [] and len(rows.matches) == 380
+    assert rows.conflicts == {"understat": []} and len(rows.matches) == 380
     assert (rows.matches["sources"] == "football-data,understat").all()
 
 
@@ -58,9 +58,9 @@ def test_same_pairing_far_apart_is_a_quarantined_conflict(vocabulary):
     record = document["dates"][5]
     record["datetime"] = str(pd.Timestamp(record["datetime"]) + pd.Timedelta(days=3))
     rows = build.build("E0", SEASON.key, fd(real_lines(), vocabulary), us(document, vocabulary))
-    (conflict,) = rows.conflicts
+    (conflict,) = rows.conflicts["understat"]
     assert conflict.check_name == "cross_source" and conflict.source_row == 6
-    assert "no football-data match within a day" in conflict.reason
+    assert "has no match within a day" in conflict.reason and "tottenham-hotspur v southampton" in conflict.reason
     assert len(rows.matches) == 380 and len(rows.xg) == 379
 
 
@@ -71,8 +71,9 @@ def test_score_disagreement_keeps_football_data_and_lowers_quality(vocabulary):
     clean = build.build("E0", SEASON.key, fd(real_lines(), vocabulary), us(epl_document(), vocabulary))
     rows = build.build("E0", SEASON.key, fd(real_lines(), vocabulary), us(document, vocabulary))
     (finding,) = rows.findings
-    assert "football-data kept" in finding
-    match_id = finding.split(": football-data")[0]
+    assert "earlier kept" in finding and "understat" in finding
+    home, away = finding.split(" ")[0], finding.split(" ")[2]
+    match_id = f"E0:{SEASON.key}:{home}:{away}"
     before = clean.matches.set_index("match_id").loc[match_id]
     after = rows.matches.set_index("match_id").loc[match_id]
     assert after["home_goals"] == before["home_goals"]
@@ -112,3 +113,45 @@ def test_quality_score_reflects_what_is_known(vocabulary):
     assert scores.max() == 1.0
     assert scores.min() < 1.0
     assert full["data_quality_score"].max() < scores.max()  # no xG and no corroboration without Understat
+
+
+def fbref_validated(relative: str, competition_id: str, season: Season, vocabulary):
+    from football_pipeline.ingestion import fbref
+
+    parsed = fbref.parse_schedule((BUNDLED_DATA_DIR / relative).read_bytes(), path=relative,
+                                  competition_id=competition_id, season=season)
+    return validate(parsed, vocabulary, pd.Timestamp(TODAY))
+
+
+def test_fbref_alone_gives_a_season_no_other_source_has(vocabulary):
+    rows = build.build("SP1", "2023-2024", None, None,
+                       fbref_validated("fbref/SP1/2023-2024/schedule.html", "SP1", Season(2023), vocabulary))
+    assert len(rows.matches) == 380 and (rows.matches["primary_source"] == "fbref").all()
+    assert rows.matches["kickoff_time_known"].all()
+    first = rows.matches.iloc[0]
+    assert (first["home_team_id"], first["away_team_id"], first["home_goals"], first["away_goals"]) == (
+        "almeria", "rayo-vallecano", 0, 2)
+    assert str(first["kickoff_at"]) == "2023-08-11 17:30:00+00:00" and first["attendance"] == 14837
+    assert set(rows.xg["source"]) == {"fbref"} and len(rows.xg) == 380
+    # Real Madrid won La Liga 2023-24 with 95 points.
+    points = rows.team_match_stats.groupby("team_id")["points"].sum()
+    assert points.idxmax() == "real-madrid" and points.max() == 95
+
+
+def test_three_sources_fold_into_one_match_each(vocabulary):
+    season = Season(2020)
+    relative = "football-data/I1/2021.csv"
+    parsed = football_data.parse((BUNDLED_DATA_DIR / relative).read_bytes(), path=relative, competition_id="I1",
+                                 season=season)
+    rows = build.build("I1", "2020-2021", validate(parsed, vocabulary, pd.Timestamp(TODAY)), None,
+                       fbref_validated("fbref/I1/2020-2021/schedule.html", "I1", season, vocabulary))
+    assert len(rows.matches) == 380
+    assert (rows.matches["sources"] == "football-data,fbref").all()
+    # Verona v Roma (19 Sept 2020) ended 0-0 and was awarded 3-0 to Verona (Roma fielded an ineligible
+    # player): football-data has the played score, FBref the awarded one. The first source wins; the
+    # disagreement is reported and lowers the match's quality score.
+    verona = rows.matches.set_index("match_id").loc["I1:2020-2021:hellas-verona:roma"]
+    assert (verona["home_goals"], verona["away_goals"]) == (0, 0)
+    assert rows.findings == ["hellas-verona v roma 2020-09-19: earlier sources 0-0, fbref 3-0 (earlier kept)"]
+    assert verona["data_quality_score"] < rows.matches["data_quality_score"].median()
+    assert rows.conflicts == {"fbref": []}
