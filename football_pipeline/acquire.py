@@ -42,6 +42,7 @@ class Acquired:
 def acquire(
     source: str, competition_id: str, season: Season, *, mode: str, data_dir: Path, scraped_dir: Path,
     archive_dir: Path, scrapy_settings: dict[str, object] | None = None, timeout: float = 3600,
+    spider_arguments: dict[str, str] | None = None,
 ) -> Acquired:
     if mode not in MODES:
         raise ValueError(f"source mode must be one of {MODES}, not {mode!r}")
@@ -52,7 +53,8 @@ def acquire(
         return Acquired(source, manual, data_dir, "manual file" if manual else "none")
 
     spider, extra = SPIDERS[source]
-    report = run_crawl(spider, {"competition": competition_id, "season": season.key, **extra},
+    arguments = {"competition": competition_id, "season": season.key, **extra, **(spider_arguments or {})}
+    report = run_crawl(spider, arguments,
                        data_dir=scraped_dir, archive_dir=archive_dir, mode=mode, settings=scrapy_settings,
                        timeout=timeout)
     problems = [f"{p['kind']}: {p['url']}: {p['reason']}" for p in report.problems if p["kind"] != "drift"]

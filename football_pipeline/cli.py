@@ -123,6 +123,30 @@ def load(args: argparse.Namespace) -> int:
     return 1 if summary.refused else 0
 
 
+def crawl(args: argparse.Namespace) -> int:
+    """One spider for one league-season, politely, into the scraped folder (a subprocess per crawl)."""
+    from football_pipeline.acquire import SPIDERS
+    from football_pipeline.scraping.runner import run_crawl
+
+    spider, defaults = SPIDERS[args.source]
+    arguments = {"competition": args.competition, "season": args.season, **defaults}
+    for item in args.arg or []:
+        key, _, value = item.partition("=")
+        arguments[key] = value
+    data_dir = Path(args.out).resolve() if args.out else settings.scraped_dir()
+    report = run_crawl(spider, arguments, data_dir=data_dir, archive_dir=settings.archive_dir(), mode=args.mode,
+                       timeout=args.timeout)
+    print(f"{spider} {args.competition} {args.season} ({args.mode}): {len(report.files)} files, {report.requests} "
+          f"requests, {report.archived} responses archived in {report.seconds:.0f} s -> {data_dir}")
+    for file in report.files:
+        print(f"  wrote {file['path']} ({file['via']})")
+    for problem in report.problems:
+        print(f"  {problem['kind'].upper()} {problem['url']}: {problem['reason']}")
+        for detail in problem.get("details", [])[:10]:
+            print(f"      {detail}")
+    return 1 if report.problems and not report.files else 0
+
+
 def migrate(args: argparse.Namespace) -> int:
     from football_pipeline.warehouse import engine as engines
     from football_pipeline.warehouse import migrate as migrations
@@ -161,6 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="parallel parsers")
     p.add_argument("--force", action="store_true", help="reload files even when unchanged")
     p.set_defaults(handler=load)
+
+    p = commands.add_parser("crawl", help="scrape one league-season from one site (polite; archived; replayable)")
+    p.add_argument("source", choices=["football-data", "understat", "fbref"])
+    p.add_argument("--competition", required=True, help="E0, E1, SP1, D1, I1, F1 or N1")
+    p.add_argument("--season", required=True, help="e.g. 2025-2026")
+    p.add_argument("--mode", choices=["live", "replay"], default="live", help="replay: from the raw archive only")
+    p.add_argument("--arg", action="append", help="spider argument, e.g. shots=first:5 or match_reports=none")
+    p.add_argument("--out", help="data directory to write into (default: the scraped folder in the state folder)")
+    p.add_argument("--timeout", type=float, default=7200)
+    p.set_defaults(handler=crawl)
 
     p = commands.add_parser("migrate", help="create or upgrade the warehouse schema")
     p.add_argument("--warehouse-url")

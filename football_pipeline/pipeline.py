@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from football_pipeline import settings
 from football_pipeline.common.seasons import Season
 from football_pipeline.common.teams import Vocabulary
-from football_pipeline.ingestion import fbref, football_data, understat
+from football_pipeline.ingestion import companions, fbref, football_data, understat
 from football_pipeline.ingestion.files import (
     FBREF,
     FOOTBALL_DATA,
@@ -86,8 +86,13 @@ class Unavailable:
     reason: str
 
 
-def fingerprint(content_sha256: str, vocabulary: Vocabulary) -> str:
-    return hashlib.sha256(f"{content_sha256}:{PARSER_VERSION}:{vocabulary.fingerprint}".encode()).hexdigest()
+def fingerprint(file: SourceFile, vocabulary: Vocabulary, content: bytes | None = None) -> str:
+    """What a load of `file` depends on: its bytes and its companions', the parser version, the team
+    vocabulary. Unchanged fingerprint, unchanged rows: a no-change re-run skips the file."""
+    digest = sha256(file.path.read_bytes() if content is None else content)
+    companion = "".join(f":{p.name}={sha256(p.read_bytes())}" for p in companions.companion_paths(file))
+    key = f"{digest}{companion}:{PARSER_VERSION}:{vocabulary.fingerprint}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def read_source(
@@ -97,13 +102,23 @@ def read_source(
     content = file.path.read_bytes()
     digest = sha256(content)
     shown = file.relative_to(data_dir)
-    result = SourceResult(file, shown, digest, content, fingerprint(digest, vocabulary))
+    extra = companions.companion_paths(file)
+    result = SourceResult(file, shown, digest, content, fingerprint(file, vocabulary, content))
     try:
         parsed = PARSERS[file.source](content, path=shown, competition_id=file.competition_id, season=file.season)
+        parsed.extras, parsed.companion_rejections = companions.read(
+            file, extra, {p: _shown(p, data_dir) for p in extra})
         result.validated = validate(parsed, vocabulary, pd.Timestamp(today or settings.today()))
     except SourceFileError as error:
         result.error = str(error)
     return result
+
+
+def _shown(path: Path, data_dir: Path) -> str:
+    try:
+        return str(path.relative_to(data_dir))
+    except ValueError:
+        return str(path)
 
 
 def partition_files(data_dir: Path, competition_id: str, season: Season) -> dict[str, SourceFile]:
@@ -193,7 +208,7 @@ def load_directory(
         if only is not None and (competition_id, season_key) not in only:
             continue
         summary.partitions += 1
-        prints = {f.source: fingerprint(sha256(f.path.read_bytes()), vocabulary) for f in files}
+        prints = {f.source: fingerprint(f, vocabulary) for f in files}
         held = {s: p for (s, c, k), p in loaded_now.items() if c == competition_id and k == season_key}
         if skip_unchanged and held == prints:
             summary.unchanged += 1

@@ -129,6 +129,23 @@ CREATE TABLE IF NOT EXISTS elo_ratings (
 );
 
 
+CREATE TABLE IF NOT EXISTS lineups (
+	match_id VARCHAR(160) NOT NULL,
+	team_id VARCHAR(64) NOT NULL,
+	player TEXT NOT NULL,
+	fbref_player_id VARCHAR(16),
+	shirt_number SMALLINT,
+	starter BOOLEAN NOT NULL,
+	formation VARCHAR(16),
+	competition_id VARCHAR(8) NOT NULL,
+	season VARCHAR(9) NOT NULL,
+	CONSTRAINT pk_lineups PRIMARY KEY (match_id, team_id, player),
+	CONSTRAINT fk_lineups_team_id_teams FOREIGN KEY(team_id) REFERENCES teams (team_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_lineups_competition_id_season ON lineups (competition_id, season);
+
+
 CREATE TABLE IF NOT EXISTS matches (
 	match_id VARCHAR(160) NOT NULL,
 	kickoff_at TIMESTAMP WITH TIME ZONE NOT NULL,
@@ -200,6 +217,33 @@ CREATE INDEX IF NOT EXISTS ix_predictions_kickoff_at ON predictions (kickoff_at)
 
 COMMENT ON COLUMN predictions.credible_interval IS '90% intervals of the probabilities';
 
+CREATE TABLE IF NOT EXISTS shots (
+	understat_shot_id VARCHAR(16) NOT NULL,
+	match_id VARCHAR(160) NOT NULL,
+	team_id VARCHAR(64) NOT NULL,
+	minute SMALLINT,
+	player TEXT,
+	understat_player_id VARCHAR(16),
+	x FLOAT,
+	y FLOAT,
+	xg FLOAT NOT NULL,
+	result VARCHAR(16),
+	situation VARCHAR(24),
+	shot_type VARCHAR(16),
+	last_action VARCHAR(32),
+	competition_id VARCHAR(8) NOT NULL,
+	season VARCHAR(9) NOT NULL,
+	CONSTRAINT pk_shots PRIMARY KEY (understat_shot_id),
+	CONSTRAINT fk_shots_team_id_teams FOREIGN KEY(team_id) REFERENCES teams (team_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_shots_competition_id_season ON shots (competition_id, season);
+
+CREATE INDEX IF NOT EXISTS ix_shots_match_id ON shots (match_id);
+
+COMMENT ON COLUMN shots.x IS '0-1 along the pitch towards goal';
+COMMENT ON COLUMN shots.result IS 'Goal | SavedShot | BlockedShot | MissedShots | ShotOnPost | OwnGoal';
+
 CREATE TABLE IF NOT EXISTS source_files (
 	source VARCHAR(16) NOT NULL,
 	competition_id VARCHAR(8) NOT NULL,
@@ -252,9 +296,12 @@ CREATE TABLE IF NOT EXISTS team_match_stats (
 	offsides SMALLINT,
 	yellow_cards SMALLINT,
 	red_cards SMALLINT,
+	possession SMALLINT,
 	CONSTRAINT pk_team_match_stats PRIMARY KEY (match_id, team_id, kickoff_at),
 	CONSTRAINT fk_team_match_stats_team_id_teams FOREIGN KEY(team_id) REFERENCES teams (team_id),
 	CONSTRAINT fk_team_match_stats_opponent_id_teams FOREIGN KEY(opponent_id) REFERENCES teams (team_id)
 );
 
 CREATE INDEX IF NOT EXISTS ix_team_match_stats_competition_id_season ON team_match_stats (competition_id, season);
+
+COMMENT ON COLUMN team_match_stats.possession IS 'percent, from the FBref match report';

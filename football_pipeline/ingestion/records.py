@@ -31,6 +31,8 @@ class ParsedFile:
     rejections: list[Rejection] = field(default_factory=list)
     info: dict[str, object] = field(default_factory=dict)
     file_problems: list[str] = field(default_factory=list)  # blocking: the file as a whole is suspect
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)  # from companion files: lineups, shots
+    companion_rejections: list[Rejection] = field(default_factory=list)
 
 
 

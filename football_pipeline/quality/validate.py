@@ -140,6 +140,8 @@ class _Run:
         for rejection in parsed.rejections:
             if rejection.check_name != "file_complete":  # reported with the file's own problems
                 self.details[rejection.check_name].append(f"row {rejection.source_row}: {rejection.reason}")
+        for rejection in parsed.companion_rejections:
+            self.details["schema"].append(f"companion {rejection.reason}")
         self.issues: list[tuple[int, str]] = [
             (r.source_row, "value dropped") for r in parsed.rejections if "match kept" in r.reason
         ]
@@ -274,7 +276,8 @@ class _Run:
 
     def finish(self, matches: pd.DataFrame, odds: pd.DataFrame | None, outcomes: list[CheckOutcome]) -> ValidatedFile:
         issues = pd.DataFrame(self.issues, columns=["source_row", "issue"])
-        return ValidatedFile(self.parsed, matches.reset_index(drop=True), odds, issues, self.rejections, outcomes)
+        rejections = self.rejections + list(self.parsed.companion_rejections)
+        return ValidatedFile(self.parsed, matches.reset_index(drop=True), odds, issues, rejections, outcomes)
 
     # -- football-data ------------------------------------------------------------------------
     def football_data(self) -> ValidatedFile:

@@ -31,6 +31,11 @@ class SourceFilesResource(dg.ConfigurableResource):
     scrapy_settings: str = Field(
         default="{}", description="JSON object of Scrapy settings for crawls (e.g. SCRAPER_CONTACT, site roots)."
     )
+    spider_arguments: str = Field(
+        default="{}",
+        description='JSON object {source: {argument: value}} for the spiders, e.g. '
+        '{"understat": {"shots": "none"}, "fbref": {"match_reports": "first:20"}}.',
+    )
     today: str | None = Field(
         default=None,
         description="ISO date that temporal checks compare with (a completed match may not be later). "
@@ -53,6 +58,7 @@ class SourceFilesResource(dg.ConfigurableResource):
             scraped_dir=Path(self.scraped_dir) if self.scraped_dir else settings.scraped_dir(),
             archive_dir=Path(self.archive_dir) if self.archive_dir else settings.archive_dir(),
             scrapy_settings=json.loads(self.scrapy_settings),
+            spider_arguments=json.loads(self.spider_arguments).get(source),
         )
 
     def vocabulary(self) -> Vocabulary:

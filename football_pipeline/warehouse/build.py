@@ -56,8 +56,12 @@ XG_COLUMNS = [
 ]  # fmt: skip
 TEAM_MATCH_COLUMNS = [
     "match_id", "team_id", "kickoff_at", "opponent_id", "competition_id", "season", "is_home", "goals_for",
-    "goals_against", "points", "xg_for", "xg_against", *TEAM_STATS,
+    "goals_against", "points", "xg_for", "xg_against", *TEAM_STATS, "possession",
 ]  # fmt: skip
+LINEUP_COLUMNS = ["match_id", "team_id", "player", "fbref_player_id", "shirt_number", "starter", "formation",
+                  "competition_id", "season"]
+SHOT_COLUMNS = ["understat_shot_id", "match_id", "team_id", "minute", "player", "understat_player_id", "x", "y",
+                "xg", "result", "situation", "shot_type", "last_action", "competition_id", "season"]
 
 
 @dataclass
@@ -68,12 +72,15 @@ class PartitionRows:
     team_match_stats: pd.DataFrame
     odds: pd.DataFrame
     xg: pd.DataFrame
+    lineups: pd.DataFrame
+    shots: pd.DataFrame
     conflicts: dict[str, list[Rejection]] = field(default_factory=dict)  # source -> rows quarantined by joins
     findings: list[str] = field(default_factory=list)  # cross-source disagreements kept, for the check
     copy_texts: dict = field(default_factory=dict)  # table -> load.CopyText, rendered ahead for PostgreSQL
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"matches": self.matches, "team_match_stats": self.team_match_stats, "odds": self.odds, "xg": self.xg}
+        return {"matches": self.matches, "team_match_stats": self.team_match_stats, "odds": self.odds, "xg": self.xg,
+                "lineups": self.lineups, "shots": self.shots}
 
 
 def build(
@@ -126,8 +133,30 @@ def build(
     odds = _odds(football_data, canon, competition_id, season)
     canon["data_quality_score"] = _quality(canon, odds, given)
     matches = canon[MATCH_COLUMNS].sort_values(["kickoff_at", "match_id"]).reset_index(drop=True)
-    return PartitionRows(competition_id, season, matches, _team_rows(canon), odds,
-                         _xg(canon, competition_id, season), conflicts, findings)
+    extras = {key: frame for validated in given.values() if validated is not None
+              for key, frame in validated.parsed.extras.items()}
+    team_rows = _team_rows(canon, extras.get("report_stats"))
+    lineups = _by_side(extras.get("lineups"), canon, "fbref_match_id", "fb_fbref_match_id", LINEUP_COLUMNS,
+                       ["match_id", "team_id", "player"])
+    shots = _by_side(extras.get("shots"), canon, "understat_match_id", "us_understat_id", SHOT_COLUMNS,
+                     ["understat_shot_id"])
+    return PartitionRows(competition_id, season, matches, team_rows, odds, _xg(canon, competition_id, season),
+                         lineups.assign(competition_id=competition_id, season=season)[LINEUP_COLUMNS],
+                         shots.assign(competition_id=competition_id, season=season)[SHOT_COLUMNS],
+                         conflicts, findings)
+
+
+def _by_side(frame: pd.DataFrame | None, canon: pd.DataFrame, key: str, canon_key: str, columns: list[str],
+             unique: list[str]) -> pd.DataFrame:
+    """Companion rows (a side of a source's match) onto canonical match and team ids."""
+    if frame is None or frame.empty or canon_key not in canon:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns if c not in ("competition_id", "season")})
+    ids = canon.loc[canon[canon_key].notna(), [canon_key, "match_id", "home_team_id", "away_team_id"]]
+    ids = ids.assign(**{canon_key: ids[canon_key].astype(str)})
+    joined = frame.assign(**{key: frame[key].astype(str)}).merge(ids, left_on=key, right_on=canon_key)
+    joined["team_id"] = np.where(joined["side"] == "home", joined["home_team_id"], joined["away_team_id"])
+    joined = joined.drop_duplicates(unique)
+    return joined[[c for c in columns if c in joined.columns]]
 
 
 def _source_frame(source: str, validated: ValidatedFile | None) -> pd.DataFrame:
@@ -260,7 +289,12 @@ def _quality(canon: pd.DataFrame, odds: pd.DataFrame, given: dict[str, Validated
     return score.astype(float).round(4)
 
 
-def _team_rows(canon: pd.DataFrame) -> pd.DataFrame:
+def _team_rows(canon: pd.DataFrame, report_stats: pd.DataFrame | None = None) -> pd.DataFrame:
+    possession = {}
+    if report_stats is not None and not report_stats.empty and "fb_fbref_match_id" in canon:
+        by_id = report_stats.set_index("fbref_match_id")
+        for side in ("home", "away"):
+            possession[side] = canon["fb_fbref_match_id"].map(by_id[f"possession_{side}"])
     frames = []
     for side, other in (("home", "away"), ("away", "home")):
         goals_for, goals_against = canon[f"{side}_goals"], canon[f"{other}_goals"]
@@ -281,5 +315,6 @@ def _team_rows(canon: pd.DataFrame) -> pd.DataFrame:
             "xg_for": pd.to_numeric(canon[f"{side}_xg"], errors="coerce"),
             "xg_against": pd.to_numeric(canon[f"{other}_xg"], errors="coerce"),
             **{stat: canon[f"{side}_{stat}"] for stat in TEAM_STATS},
+            "possession": possession.get(side, pd.Series(pd.NA, index=canon.index)),
         }))
     return pd.concat(frames, ignore_index=True)[TEAM_MATCH_COLUMNS]

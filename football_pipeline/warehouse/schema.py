@@ -103,6 +103,7 @@ team_match_stats = sa.Table(
     sa.Column("offsides", sa.SmallInteger),
     sa.Column("yellow_cards", sa.SmallInteger),
     sa.Column("red_cards", sa.SmallInteger),
+    sa.Column("possession", sa.SmallInteger, comment="percent, from the FBref match report"),
     sa.Index("ix_team_match_stats_competition_id_season", "competition_id", "season"),
 )
 
@@ -136,6 +137,42 @@ xg = sa.Table(
     sa.Column("forecast_draw", sa.Float),
     sa.Column("forecast_away", sa.Float),
     sa.Index("ix_xg_competition_id_season", "competition_id", "season"),
+)
+
+lineups = sa.Table(
+    "lineups",
+    metadata,
+    sa.Column("match_id", sa.String(160), primary_key=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.team_id"), primary_key=True),
+    sa.Column("player", sa.Text, primary_key=True),
+    sa.Column("fbref_player_id", sa.String(16)),
+    sa.Column("shirt_number", sa.SmallInteger),
+    sa.Column("starter", sa.Boolean, nullable=False),
+    sa.Column("formation", sa.String(16)),
+    sa.Column("competition_id", sa.String(8), nullable=False),
+    sa.Column("season", sa.String(9), nullable=False),
+    sa.Index("ix_lineups_competition_id_season", "competition_id", "season"),
+)
+
+shots = sa.Table(
+    "shots",
+    metadata,
+    sa.Column("understat_shot_id", sa.String(16), primary_key=True),
+    sa.Column("match_id", sa.String(160), nullable=False, index=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.team_id"), nullable=False),
+    sa.Column("minute", sa.SmallInteger),
+    sa.Column("player", sa.Text),
+    sa.Column("understat_player_id", sa.String(16)),
+    sa.Column("x", sa.Float, comment="0-1 along the pitch towards goal"),
+    sa.Column("y", sa.Float),
+    sa.Column("xg", sa.Float, nullable=False),
+    sa.Column("result", sa.String(16), comment="Goal | SavedShot | BlockedShot | MissedShots | ShotOnPost | OwnGoal"),
+    sa.Column("situation", sa.String(24)),
+    sa.Column("shot_type", sa.String(16)),
+    sa.Column("last_action", sa.String(32)),
+    sa.Column("competition_id", sa.String(8), nullable=False),
+    sa.Column("season", sa.String(9), nullable=False),
+    sa.Index("ix_shots_competition_id_season", "competition_id", "season"),
 )
 
 quarantine = sa.Table(
@@ -246,4 +283,4 @@ model_performance = sa.Table(
 )
 
 # Tables rewritten per competition x season partition by a load.
-PARTITIONED = (matches, team_match_stats, odds, xg)
+PARTITIONED = (matches, team_match_stats, odds, xg, lineups, shots)

@@ -100,3 +100,22 @@ def test_replay_serves_the_archive_without_the_network(site, crawl):
     report = crawl("football_data", mode="replay", competition="E0", season="2022-2023")
     assert report.problems == [] and (crawl.data_dir / TARGET).read_bytes() == CSV
     assert len(site.seen) == requests_before
+
+
+def test_cli_crawl_prints_what_it_did(site, tmp_path, monkeypatch, capsys):
+    from football_pipeline import cli
+    from football_pipeline.scraping import runner
+
+    site.route(PATH, Reply(200, CSV))
+    original = runner.run_crawl
+
+    def with_site(*args, **kwargs):
+        kwargs["settings"] = {"FOOTBALL_DATA_BASE_URL": site.url, "DOMAIN_MIN_INTERVAL": {"127.0.0.1": 0.05}}
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_crawl", with_site)
+    code = cli.main(["crawl", "football-data", "--competition", "E0", "--season", "2022-2023",
+                     "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0 and f"wrote {TARGET} (live)" in out and "responses archived" in out
+    assert (tmp_path / "out" / TARGET).read_bytes() == CSV

@@ -124,3 +124,41 @@ def test_statement_splitter_keeps_dollar_quoted_blocks_whole():
     statements = ddl.statements(ddl.read("004_aggregates.sql"))
     assert len(statements) == 2
     assert statements[0].lstrip().startswith("DO $$") and statements[0].rstrip().endswith("$$;")
+
+
+def test_database_from_before_0002_upgrades_keeping_its_rows(warehouse):
+    """A warehouse created at 0001 (no lineups, no shots, no possession column) upgrades in place."""
+    migrate.upgrade(warehouse, "0001")
+    with warehouse.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("DROP TABLE lineups, shots")
+            connection.exec_driver_sql("DROP MATERIALIZED VIEW IF EXISTS team_stats_monthly CASCADE")
+            connection.exec_driver_sql("ALTER TABLE team_match_stats DROP COLUMN possession")
+            ddl.execute_file(connection, "004_aggregates.sql")
+        else:
+            connection.exec_driver_sql("DROP TABLE lineups")
+            connection.exec_driver_sql("DROP TABLE shots")
+            connection.exec_driver_sql("DROP VIEW team_season_stats")
+            connection.exec_driver_sql("DROP VIEW team_stats_monthly")
+            connection.exec_driver_sql("ALTER TABLE team_match_stats DROP COLUMN possession")
+            from football_pipeline.warehouse import sqlite_views
+
+            sqlite_views.create(connection)
+        connection.execute(schema.teams.insert(), [{"team_id": t, "name": t.title(), "country": "ENG"}
+                                                   for t in ("arsenal", "chelsea")])
+        connection.exec_driver_sql(
+            "INSERT INTO team_match_stats (match_id, team_id, kickoff_at, opponent_id, competition_id, season, "
+            "is_home, goals_for, goals_against, points) VALUES ('E0:2022-2023:arsenal:chelsea', 'arsenal', "
+            "'2023-05-02 19:45:00+00:00', 'chelsea', 'E0', '2022-2023', TRUE, 3, 1, 3)"
+        )
+    with warehouse.connect() as connection:
+        assert "possession" not in {c["name"] for c in sa.inspect(connection).get_columns("team_match_stats")}
+        assert migrate.current(connection) == "0001"
+    assert migrate.upgrade(warehouse) == "0002"
+    with warehouse.connect() as connection:
+        inspector = sa.inspect(connection)
+        assert {"lineups", "shots"} <= set(inspector.get_table_names())
+        assert "possession" in {c["name"] for c in inspector.get_columns("team_match_stats")}
+        kept = connection.execute(sa.text("SELECT team_id, goals_for, possession FROM team_match_stats")).all()
+        assert [tuple(r) for r in kept] == [("arsenal", 3, None)]
+        assert _schema_diff(connection) == []
