@@ -213,7 +213,7 @@ def parse_schedule(data: bytes, *, path: str, competition_id: str, season: Seaso
         file_problems.append("page does not end with </html>: truncated download?")
 
     parsed: list[dict] = []
-    for number, (cells, raw) in enumerate(zip(rows, raws), start=1):
+    for number, (cells, raw) in enumerate(zip(rows, raws, strict=False), start=1):
         if not table_closed and number == len(rows):
             rejections.append(
                 Rejection(number, raw, "last row may be cut off: the page is truncated", "file_complete")
@@ -280,11 +280,11 @@ def _schedule_row(number: int, raw: str, cells: list, header: tuple, season: Sea
         raise _RowError(f"cells do not match the table header ({detail})")
     if "\ufffd" in raw:
         raise _RowError(f"row holds bytes that are not UTF-8: {raw[:80]!r}")
-    for stat, element in zip(stats, cells):
+    for stat, element in zip(stats, cells, strict=False):
         damaged = [name for node in element.iter() for name in node.attrib if not _ATTRIBUTE.match(name)]
         if damaged:
             raise _RowError(f"{stat} cell markup is damaged (attribute {damaged[0]!r})")
-    cell = dict(zip(stats, cells))
+    cell = dict(zip(stats, cells, strict=False))
 
     date_text = _text(cell["date"])
     match = _ISO_DATE.match(date_text)
@@ -423,7 +423,7 @@ def _consistent(rows: list[dict], rejections: list[Rejection]) -> list[dict]:
     """
     spellings: dict[str, Counter] = {}
     for row in rows:
-        for side, slug in zip(("home", "away"), row["_slugs"]):
+        for side, slug in zip(("home", "away"), row["_slugs"], strict=False):
             spellings.setdefault(row[f"{side}_fbref_team_id"], Counter())[(row[f"{side}_team"], slug)] += 1
     trusted = {}
     for squad, counts in spellings.items():
@@ -434,7 +434,7 @@ def _consistent(rows: list[dict], rejections: list[Rejection]) -> list[dict]:
     seen: dict[str, int] = {}
     for row in rows:
         reason = None
-        for side, slug in zip(("home", "away"), row["_slugs"]):
+        for side, slug in zip(("home", "away"), row["_slugs"], strict=False):
             squad = row[f"{side}_fbref_team_id"]
             if trusted.get(squad) != (row[f"{side}_team"], slug):
                 usual = f"{trusted[squad]} in most rows" if squad in trusted else "otherwise in as many rows"
@@ -630,12 +630,12 @@ def _team_stats(document: lxml.html.HtmlElement, *, played: bool) -> dict[str, i
             cells = tr.xpath("./td")
             if label is None or len(cells) != 2:
                 continue
-            for side, cell in zip(("home", "away"), cells):
+            for side, cell in zip(("home", "away"), cells, strict=False):
                 stats.update(_stat_values(label, side, cell, played))
             label = None
     for box in document.xpath("//div[@id='team_stats_extra']/div"):
         values = [_text(d) for d in box.xpath("./div[not(contains(@class, 'th'))]")]
-        for home, label, away in zip(values[0::3], values[1::3], values[2::3]):
+        for home, label, away in zip(values[0::3], values[1::3], values[2::3], strict=False):
             for side, value in (("home", home), ("away", away)):
                 if _WHOLE.match(value):
                     stats[f"{_key(label)}_{side}"] = int(value)

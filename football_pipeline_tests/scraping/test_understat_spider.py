@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from football_pipeline.ingestion import understat
 from football_pipeline.common.seasons import Season
+from football_pipeline.ingestion import understat
 from football_pipeline.scraping.archive import ResponseArchive
 from football_pipeline_tests.conftest import FIXTURES
 from football_pipeline_tests.scraping.server import Reply
