@@ -246,7 +246,8 @@ def table_counts(engine: sa.Engine) -> dict[str, int]:
         return {
             table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
             for table in (schema.competitions, schema.teams, schema.team_aliases, schema.matches,
-                          schema.team_match_stats, schema.odds, schema.xg, schema.elo_ratings, schema.quarantine,
+                          schema.team_match_stats, schema.odds, schema.xg, schema.lineups, schema.shots,
+                          schema.elo_ratings, schema.quarantine,
                           schema.raw_files)
         }
 

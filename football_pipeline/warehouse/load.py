@@ -237,6 +237,8 @@ def _as_text(table: sa.Table, frame: pd.DataFrame, datetime_format: str) -> pd.D
             values = pd.to_datetime(values, utc=True).dt.strftime(datetime_format)
         elif isinstance(column.type, sa.Boolean):
             values = values.astype("boolean").astype("Int64")
+        elif isinstance(column.type, sa.Integer):
+            values = pd.to_numeric(values).astype("Int64")  # 22, not 22.0, whatever pandas made of it
         out[name] = values
     return out
 

@@ -175,3 +175,36 @@ def test_no_change_rerun_is_detected(ready, e0, vocabulary):
     write(e0 / E0_2223, lines)
     prints = {r.file.source: r.fingerprint for r in read_partition(e0, vocabulary)}
     assert not pipeline.unchanged(ready, "E0", SEASON.key, prints)
+
+
+def test_fbref_schedule_reports_and_understat_shots_load_on_every_backend(ready, data_dir, vocabulary):
+    copy_bundled(data_dir, "football-data/I1/2021.csv", "fbref/I1/2020-2021/schedule.html",
+                 *[f"fbref/I1/2020-2021/matches/{m}.html" for m in ("34e95e35", "a3e10e13", "e0a20cfe")])
+    season = Season(2020)
+    found = pipeline.partition_files(data_dir, "I1", season)
+    results = [pipeline.read_source(f, data_dir, vocabulary, TODAY) for f in found.values()]
+    loaded, _, problems = pipeline.load_sources(ready, "I1", season.key, results)
+    assert problems == [] and loaded.rows["matches"] == 380 and loaded.rows["lineups"] > 60
+    with ready.connect() as connection:
+        possession = connection.execute(sa.text(
+            "SELECT team_id, possession FROM team_match_stats WHERE match_id = 'I1:2020-2021:parma:napoli' "
+            "ORDER BY team_id")).all()
+        starters = connection.execute(sa.text(
+            "SELECT count(*) FROM lineups WHERE match_id = 'I1:2020-2021:parma:napoli' AND starter")).scalar_one()
+        kickoff = connection.execute(sa.select(schema.matches.c.kickoff_at, schema.matches.c.kickoff_time_known).where(
+            schema.matches.c.match_id == "I1:2020-2021:parma:napoli")).one()
+    assert [tuple(r) for r in possession] == [("napoli", 61), ("parma", 39)]
+    assert starters == 22 and kickoff.kickoff_time_known
+
+    copy_bundled(data_dir, "understat/EPL/2015.json", "football-data/E0/1516.csv",
+                 *[f"understat/EPL/2015/matches/{m}.json" for m in range(81, 91)])
+    season = Season(2015)
+    found = pipeline.partition_files(data_dir, "E0", season)
+    results = [pipeline.read_source(f, data_dir, vocabulary, TODAY) for f in found.values()]
+    loaded, _, problems = pipeline.load_sources(ready, "E0", season.key, results)
+    assert problems == [] and loaded.rows["shots"] > 200
+    with ready.connect() as connection:
+        goals = connection.execute(sa.text(
+            "SELECT team_id, count(*) FROM shots WHERE match_id = 'E0:2015-2016:arsenal:west-ham-united' "
+            "AND result = 'Goal' GROUP BY team_id")).all()
+    assert [tuple(r) for r in goals] == [("west-ham-united", 2)]  # Arsenal 0-2 West Ham, 9 August 2015
