@@ -7,9 +7,9 @@ BOT_NAME = "football_pipeline"
 SPIDER_MODULES = ["football_pipeline.scraping.spiders"]
 NEWSPIDER_MODULE = "football_pipeline.scraping.spiders"
 
-# Who we are: sites can contact the operator. Set SCRAPER_CONTACT (an e-mail or URL) for your deployment.
+# Who we are: every spider sends "football-pipeline/<version> (+SCRAPER_CONTACT)". Set SCRAPER_CONTACT
+# (an e-mail address or URL where the site can reach you) for your deployment.
 SCRAPER_CONTACT = "https://github.com/football-pipeline/football-pipeline"
-USER_AGENT = "football-pipeline/0.1 (+https://github.com/football-pipeline/football-pipeline)"
 
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False

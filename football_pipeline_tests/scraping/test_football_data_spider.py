@@ -119,3 +119,25 @@ def test_cli_crawl_prints_what_it_did(site, tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert code == 0 and f"wrote {TARGET} (live)" in out and "responses archived" in out
     assert (tmp_path / "out" / TARGET).read_bytes() == CSV
+
+
+def test_fixtures_feed_and_contact_in_the_user_agent(site, crawl):
+    # football-data's fixtures.csv: upcoming matches of every division with pre-match odds. Built here from
+    # the real 2022-23 header and three real rows with the results left out (no recorded fixtures.csv exists).
+    header = CSV.decode().splitlines()[0].split(",")
+    keep = [c for c in header if c not in ("FTHG", "FTAG", "FTR", "HTHG", "HTAG", "HTR")]
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in CSV.decode().splitlines()[1:4]]
+    fixtures = "\r\n".join([",".join(keep)] + [",".join(r[c] for c in keep) for r in rows]).encode() + b"\r\n"
+    site.route(PATH, Reply(200, CSV))
+    site.route("/fixtures.csv", Reply(200, fixtures, {"Content-Type": "text/csv"}))
+    report = crawl("football_data", competition="E0", season="2022-2023", fixtures="true",
+                   settings={"SCRAPER_CONTACT": "mailto:data-team@example.org"})
+    assert report.problems == []
+    assert (crawl.data_dir / "football-data/fixtures.csv").read_bytes() == fixtures
+    assert site.hits("/fixtures.csv")[0].headers["User-Agent"].endswith("(+mailto:data-team@example.org)")
+
+    site.route("/fixtures.csv", Reply(200, fixtures.replace(b"HomeTeam", b"Home")))
+    (crawl.data_dir / "football-data/fixtures.csv").unlink()
+    report = crawl("football_data", competition="E0", season="2022-2023", fixtures="true")
+    (problem,) = report.problems
+    assert problem["kind"] == "drift" and "HomeTeam" in problem["reason"]

@@ -12,6 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from football_pipeline import __version__
 from football_pipeline.common import competitions
 from football_pipeline.common.seasons import Season
 from football_pipeline.scraping.items import ProblemItem, SourceFileItem
@@ -35,6 +36,8 @@ class FootballSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # Sites can reach whoever runs the crawl: the user agent carries SCRAPER_CONTACT.
+        spider.user_agent = f"football-pipeline/{__version__} (+{crawler.settings['SCRAPER_CONTACT']})"
         spider.base_url = crawler.settings[cls.base_url_setting].rstrip("/")
         spider.allowed_domains = [urlsplit(spider.base_url).hostname]
         return spider
