@@ -1,0 +1,1 @@
+"""Dagster-free modelling library: metrics, market baselines, goal models, walk-forward backtests."""

@@ -1,0 +1,68 @@
+"""The Bayesian Dixon-Coles model on real Premier League results (small sampler settings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from football_pipeline.common.seasons import Season
+from football_pipeline.common.teams import Vocabulary
+from football_pipeline.ingestion import football_data
+from football_pipeline.modelling import metrics
+from football_pipeline.modelling.dixon_coles import BayesianDixonColes, DixonColesConfig, predict
+from football_pipeline.quality.validate import validate
+from football_pipeline.settings import BUNDLED_DATA_DIR
+from football_pipeline_tests.conftest import TODAY
+
+
+def season_matches(code: str) -> pd.DataFrame:
+    relative = f"football-data/E0/{code}.csv"
+    season = Season.from_football_data_code(code)
+    parsed = football_data.parse((BUNDLED_DATA_DIR / relative).read_bytes(), path=relative, competition_id="E0",
+                                 season=season)
+    frame = validate(parsed, Vocabulary.load(), pd.Timestamp(TODAY)).matches
+    return frame.assign(season=season.key)[["match_date", "season", "home_team_id", "away_team_id",
+                                            "home_goals", "away_goals"]]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    matches = pd.concat([season_matches("2122"), season_matches("2223")], ignore_index=True)
+    model = BayesianDixonColes(DixonColesConfig(num_warmup=300, num_samples=300, num_chains=2, warm_warmup=100))
+    as_of = dt.date(2023, 3, 1)
+    return matches, model, model.fit(matches, as_of), as_of
+
+
+def test_fit_converges_and_ranks_the_teams_as_the_table_did(fitted):
+    matches, _, posterior, as_of = fitted
+    assert posterior.diagnostics["r_hat_max"] < 1.05 and posterior.diagnostics["divergences"] == 0
+    assert posterior.n_matches == int((pd.to_datetime(matches["match_date"]) < pd.Timestamp(as_of)).sum())
+    strength = dict(zip(posterior.teams, posterior.samples["attack"].mean(0) - posterior.samples["defence"].mean(0),
+                        strict=True))
+    best = sorted(strength, key=strength.get, reverse=True)[:3]
+    assert "manchester-city" in best and "arsenal" in best + sorted(strength, key=strength.get, reverse=True)[3:4]
+    assert np.abs(posterior.samples["attack"].mean(0).sum()) < 1e-4  # sum to zero
+    assert posterior.samples["home_advantage"].mean() > 0 and -0.25 < posterior.samples["rho"].mean() < 0.1
+
+
+def test_predictions_are_proper_and_beat_a_uniform_forecast(fitted):
+    matches, _, posterior, as_of = fitted
+    later = matches[pd.to_datetime(matches["match_date"]) >= pd.Timestamp(as_of)].head(60)
+    out = predict(posterior, list(later["home_team_id"]), list(later["away_team_id"]), "2022-2023")
+    p = out[["p_home", "p_draw", "p_away"]].to_numpy()
+    assert np.allclose(p.sum(axis=1), 1) and (out["p_home_lo"] <= out["p_home"]).all()
+    assert (out["p_home"] <= out["p_home_hi"]).all()
+    result = np.sign(later["home_goals"].to_numpy() - later["away_goals"].to_numpy())
+    y = np.where(result > 0, 0, np.where(result == 0, 1, 2))
+    assert metrics.rps(p, y).mean() < metrics.rps(np.full_like(p, 1 / 3), y).mean()
+
+
+def test_warm_refit_reuses_the_sampler_and_still_converges(fitted):
+    matches, model, _, as_of = fitted
+    posterior = model.fit(matches, as_of + dt.timedelta(days=7), warm=True)
+    assert posterior.diagnostics["r_hat_max"] < 1.05
+    unknown = predict(posterior, ["a-team-never-seen"], ["manchester-city"])
+    assert unknown["p_away"].iloc[0] > unknown["p_home"].iloc[0]
