@@ -23,6 +23,27 @@ from football_pipeline.settings import BUNDLED_DATA_DIR
 from football_pipeline.warehouse import engine as engines
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Saved FBref pages (shared/data/fbref-pages names) that are bundled under the spider's layout: tests read
+# them there rather than from a second copy. Only pages the product does not bundle live in fixtures/fbref.
+FBREF_PAGES = {
+    "schedule_ESP-La_Liga_2324.html": "fbref/SP1/2023-2024/schedule.html",
+    "schedule_FRA-Ligue_1_1920.html": "fbref/F1/2019-2020/schedule.html",
+    "schedule_FRA-Ligue_1_2021.html": "fbref/F1/2020-2021/schedule.html",
+    "schedule_ITA-Serie_A_2021.html": "fbref/I1/2020-2021/schedule.html",
+    "match_e8867e6b.html": "fbref/SP1/2023-2024/matches/e8867e6b.html",
+    "match_1d845950.html": "fbref/F1/2019-2020/matches/1d845950.html",
+    "match_796787da.html": "fbref/F1/2020-2021/matches/796787da.html",
+    "match_34e95e35.html": "fbref/I1/2020-2021/matches/34e95e35.html",
+    "match_a3e10e13.html": "fbref/I1/2020-2021/matches/a3e10e13.html",
+    "match_e0a20cfe.html": "fbref/I1/2020-2021/matches/e0a20cfe.html",
+}
+
+
+def fbref_page(name: str) -> bytes:
+    """A saved FBref page by its saved name, bytes unchanged."""
+    if name in FBREF_PAGES:
+        return (BUNDLED_DATA_DIR / FBREF_PAGES[name]).read_bytes()
+    return (FIXTURES / "fbref" / name).read_bytes()
 TODAY = dt.date(2026, 11, 26)
 POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -1,7 +1,8 @@
 """FBref schedule and match-report pages: real saved pages, broken copies of them, and properties.
 
-The pages in fixtures/fbref are byte-for-byte copies of shared/data/fbref-pages (MANIFEST section 6,
-from soccerdata's test data), so these tests do not depend on the shared directory.
+The pages are byte-for-byte copies of shared/data/fbref-pages (MANIFEST section 6, from soccerdata's
+test data): the bundled ones under bundled_data/fbref/, the rest in fixtures/fbref; these tests do not
+depend on the shared directory.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import datetime as dt
 import re
 import string
 from functools import cache
-from pathlib import Path
 
 import lxml.html
 import pandas as pd
@@ -23,8 +23,8 @@ from football_pipeline.common.seasons import Season
 from football_pipeline.ingestion import fbref
 from football_pipeline.ingestion.files import SourceFileError
 from football_pipeline.ingestion.records import ParsedFile
+from football_pipeline_tests.conftest import fbref_page
 
-PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "fbref"
 LA_LIGA = "schedule_ESP-La_Liga_2324.html"
 LA_LIGA_TABLE = "sched_2023-2024_12_1"
 EXPECTED = fbref.SCHEDULE_EXPECTED_COLUMNS
@@ -39,7 +39,7 @@ SCHEDULES = {  # page -> (competition, season start year)
 
 @cache
 def page(name: str) -> bytes:
-    return (PAGES / name).read_bytes()
+    return fbref_page(name)
 
 
 def parse(data: bytes, name: str = LA_LIGA) -> ParsedFile:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from football_pipeline.scraping.archive import ResponseArchive
-from football_pipeline_tests.conftest import FIXTURES
+from football_pipeline_tests.conftest import fbref_page
 from football_pipeline_tests.scraping.server import Reply
 
-SCHEDULE = (FIXTURES / "fbref/schedule_ESP-La_Liga_2324.html").read_bytes()
-REPORT = (FIXTURES / "fbref/match_e8867e6b.html").read_bytes()
+SCHEDULE = fbref_page("schedule_ESP-La_Liga_2324.html")
+REPORT = fbref_page("match_e8867e6b.html")
 SCHEDULE_PATH = "/en/comps/12/2023-2024/schedule/2023-2024-La-Liga-Scores-and-Fixtures"
 REPORT_PATH = "/en/matches/e8867e6b/"
 FOLDER = "fbref/SP1/2023-2024"
