@@ -274,6 +274,20 @@ class _Run:
                    "Add them to team_aliases.csv (source, country, alias, team_id).")
         return self.outcome("teams_known", 0, {"unknown_spellings": sorted(unknown)}, force_error=message)
 
+    def outcomes(self, frame: pd.DataFrame, played: pd.Series, total: int, unknown: dict[str, int],
+                 schema_extra: dict | None = None, ranges_extra: dict | None = None) -> list[CheckOutcome]:
+        """Every source's checks, in the order CHECKS lists them."""
+        return [
+            self.file_complete(frame, played),
+            self.outcome("schema", total, schema_extra),
+            self.teams_outcome(unknown),
+            self.outcome("value_ranges", total, ranges_extra),
+            self.outcome("consistency", total),
+            self.outcome("temporal", total),
+            self.outcome("no_duplicates", total),
+            self.outcome("outliers", total),
+        ]
+
     def finish(self, matches: pd.DataFrame, odds: pd.DataFrame | None, outcomes: list[CheckOutcome]) -> ValidatedFile:
         issues = pd.DataFrame(self.issues, columns=["source_row", "issue"])
         rejections = self.rejections + list(self.parsed.companion_rejections)
@@ -291,17 +305,9 @@ class _Run:
         self.outliers(frame.assign(total_goals=frame["home_goals"] + frame["away_goals"]),
                       ["total_goals", "home_shots", "away_shots", "home_corners", "away_corners"])
         odds, odds_stats = self.clean_odds(frame)
-        outcomes = [
-            self.file_complete(frame, frame["home_goals"].notna()),
-            self.outcome("schema", total, {"unmapped_columns": ", ".join(self.parsed.info.get("unmapped_columns", []))
-                                           or "none"}),
-            self.teams_outcome(unknown),
-            self.outcome("value_ranges", total, odds_stats),
-            self.outcome("consistency", total),
-            self.outcome("temporal", total),
-            self.outcome("no_duplicates", total),
-            self.outcome("outliers", total),
-        ]
+        unmapped = ", ".join(self.parsed.info.get("unmapped_columns", [])) or "none"
+        outcomes = self.outcomes(frame, frame["home_goals"].notna(), total, unknown,
+                                 schema_extra={"unmapped_columns": unmapped}, ranges_extra=odds_stats)
         return self.finish(frame, odds, outcomes)
 
     def clean_stats(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -380,17 +386,7 @@ class _Run:
                             "Understat match id appears more than once", "no_duplicates")
         frame = self.duplicates(frame, ["home_team_id", "away_team_id"], ["understat_id"])
         self.outliers(frame.assign(total_xg=frame["home_xg"] + frame["away_xg"]), ["total_xg"])
-        outcomes = [
-            self.file_complete(frame, frame["is_result"]),
-            self.outcome("schema", total),
-            self.teams_outcome(unknown),
-            self.outcome("value_ranges", total),
-            self.outcome("consistency", total),
-            self.outcome("temporal", total),
-            self.outcome("no_duplicates", total),
-            self.outcome("outliers", total),
-        ]
-        return self.finish(frame, None, outcomes)
+        return self.finish(frame, None, self.outcomes(frame, frame["is_result"], total, unknown))
 
     # -- FBref ---------------------------------------------------------------------------------
     def fbref(self) -> ValidatedFile:
@@ -403,14 +399,6 @@ class _Run:
                             "FBref match id appears more than once", "no_duplicates")
         frame = self.duplicates(frame, ["home_team_id", "away_team_id"], ["fbref_match_id", "match_date"])
         self.outliers(frame.assign(total_goals=frame["home_goals"] + frame["away_goals"]), ["total_goals"])
-        outcomes = [
-            self.file_complete(frame, frame["home_goals"].notna()),
-            self.outcome("schema", total, {"tables": ", ".join(self.parsed.info.get("tables", []))}),
-            self.teams_outcome(unknown),
-            self.outcome("value_ranges", total),
-            self.outcome("consistency", total),
-            self.outcome("temporal", total),
-            self.outcome("no_duplicates", total),
-            self.outcome("outliers", total),
-        ]
+        tables = ", ".join(self.parsed.info.get("tables", []))
+        outcomes = self.outcomes(frame, frame["home_goals"].notna(), total, unknown, schema_extra={"tables": tables})
         return self.finish(frame, None, outcomes)
