@@ -14,7 +14,7 @@ from football_pipeline.ingestion import fbref, understat_pages
 from football_pipeline.ingestion.files import FBREF, UNDERSTAT, SourceFile, SourceFileError
 from football_pipeline.ingestion.records import Rejection
 
-STAT_KEYS = {"possession": "possession"}
+REPORT_STATS = ("possession",)  # team stats from match reports that the warehouse keeps
 
 
 def companion_paths(file: SourceFile) -> list[Path]:
@@ -48,7 +48,7 @@ def _reports(paths: list[Path], shown: dict[Path, str]) -> tuple[dict[str, pd.Da
         lineups.append(report.lineups.assign(fbref_match_id=match_id))
         stats.append({"fbref_match_id": match_id,
                       **{f"{key}_{side}": report.team_stats.get(f"{key}_{side}")
-                         for key in STAT_KEYS for side in ("home", "away")}})
+                         for key in REPORT_STATS for side in ("home", "away")}})
     return {
         "lineups": pd.concat(lineups, ignore_index=True) if lineups else pd.DataFrame(),
         "report_stats": pd.DataFrame(stats),

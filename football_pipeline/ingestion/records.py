@@ -8,8 +8,6 @@ import pandas as pd
 
 from football_pipeline.common.seasons import Season
 
-QUARANTINE_COLUMNS = ["source_row", "raw_row", "reason", "check_name"]
-
 
 @dataclass
 class Rejection:
@@ -33,10 +31,3 @@ class ParsedFile:
     file_problems: list[str] = field(default_factory=list)  # blocking: the file as a whole is suspect
     extras: dict[str, pd.DataFrame] = field(default_factory=dict)  # from companion files: lineups, shots
     companion_rejections: list[Rejection] = field(default_factory=list)
-
-
-
-def rejections_frame(rejections: list[Rejection]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [(r.source_row, r.raw_row, r.reason, r.check_name) for r in rejections], columns=QUARANTINE_COLUMNS
-    )

@@ -194,9 +194,10 @@ def _diagnostics(grouped: dict[str, np.ndarray], n_teams: int, n_seasons: int, c
     rhat = az.rhat(data)
     bulk = az.ess(data, method="bulk")
     tail = az.ess(data, method="tail")
-    worst = lambda ds, f: float(f([float(np.nanmax(ds[v].values)) if f is max else float(np.nanmin(ds[v].values))  # noqa: E731
-                                   for v in ds.data_vars]))
-    return {"r_hat_max": worst(rhat, max), "ess_bulk_min": worst(bulk, min), "ess_tail_min": worst(tail, min)}
+    highest = max(float(np.nanmax(rhat[v].values)) for v in rhat.data_vars)
+    lowest_bulk = min(float(np.nanmin(bulk[v].values)) for v in bulk.data_vars)
+    lowest_tail = min(float(np.nanmin(tail[v].values)) for v in tail.data_vars)
+    return {"r_hat_max": highest, "ess_bulk_min": lowest_bulk, "ess_tail_min": lowest_tail}
 
 
 def score_matrices(posterior: Posterior, home_ids: list[str], away_ids: list[str], season: str | None = None,
