@@ -255,6 +255,8 @@ predictions = sa.Table(
         "abs(home_win_pct + draw_pct + away_win_pct - 100) <= 0.1", name="probabilities_sum_to_100"
     ),
     sa.Index("ix_predictions_kickoff_at", "kickoff_at"),
+    # The next-matchday query: one competition's predictions from a point in time on.
+    sa.Index("ix_predictions_competition_id_kickoff_at", "competition_id", "kickoff_at"),
 )
 
 model_performance = sa.Table(

@@ -18,3 +18,11 @@ def create(connection: sa.Connection) -> None:
     season = season.replace("CREATE OR REPLACE VIEW", "CREATE VIEW IF NOT EXISTS").rstrip().rstrip(";")
     connection.exec_driver_sql(f"CREATE VIEW IF NOT EXISTS team_stats_monthly AS {monthly}")
     connection.exec_driver_sql(season)
+
+
+def create_serving(connection: sa.Connection) -> None:
+    """`latest_predictions` from `sql/007_serving.sql`: the view is portable SQL; only PostgreSQL's
+    CREATE OR REPLACE and the reader-role grant (SQLite has no roles) are left out."""
+    view = next(s for s in ddl.statements(ddl.read("007_serving.sql")) if "VIEW latest_predictions" in s)
+    view = view.replace("CREATE OR REPLACE VIEW", "CREATE VIEW IF NOT EXISTS").rstrip().rstrip(";")
+    connection.exec_driver_sql(view)
