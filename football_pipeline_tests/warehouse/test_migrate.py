@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -101,23 +100,6 @@ def test_continuous_aggregate_sql_is_valid_for_timescale():
     assert "UNION" not in body and "JOIN" not in body and body.count("SELECT") == 1
     assert "FROM TEAM_MATCH_STATS" in body
     assert "TIMESCALEDB.CONTINUOUS" in text.upper() and "ADD_CONTINUOUS_AGGREGATE_POLICY" in text.upper()
-
-
-def test_reader_role_reads_football_tables_but_not_raw_data(postgres_url):
-    warehouse = engine.create_engine(postgres_url)
-    migrate.upgrade(warehouse)
-    with warehouse.connect() as connection:
-        connection.exec_driver_sql("SET ROLE football_reader")
-        assert connection.execute(sa.text("SELECT count(*) FROM matches")).scalar_one() == 0
-        connection.execute(sa.text("SELECT count(*) FROM team_season_stats")).scalar_one()
-        for table in ("raw_files", "quarantine", "source_files"):
-            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
-                with connection.begin_nested():
-                    connection.execute(sa.select(sa.func.count()).select_from(sa.table(table)))
-        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
-            with connection.begin_nested():
-                connection.execute(sa.text("DELETE FROM matches"))
-    warehouse.dispose()
 
 
 def test_statement_splitter_keeps_dollar_quoted_blocks_whole():
