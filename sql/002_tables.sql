@@ -213,7 +213,7 @@ CREATE TABLE IF NOT EXISTS predictions (
 	CONSTRAINT fk_predictions_away_team_id_teams FOREIGN KEY(away_team_id) REFERENCES teams (team_id)
 );
 
-CREATE INDEX IF NOT EXISTS ix_predictions_competition_id_kickoff_at ON predictions (competition_id, kickoff_at);
+CREATE INDEX IF NOT EXISTS ix_predictions_competition_id_kickoff_at_match_id ON predictions (competition_id, kickoff_at, match_id) INCLUDE (home_team_id, away_team_id);
 
 CREATE INDEX IF NOT EXISTS ix_predictions_kickoff_at ON predictions (kickoff_at);
 

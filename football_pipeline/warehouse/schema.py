@@ -255,8 +255,10 @@ predictions = sa.Table(
         "abs(home_win_pct + draw_pct + away_win_pct - 100) <= 0.1", name="probabilities_sum_to_100"
     ),
     sa.Index("ix_predictions_kickoff_at", "kickoff_at"),
-    # The next-matchday query: one competition's predictions from a point in time on.
-    sa.Index("ix_predictions_competition_id_kickoff_at", "competition_id", "kickoff_at"),
+    # The next-matchday query (sql/examples/next_matchday.sql): a competition's upcoming matches in
+    # kick-off order, read from the index alone (PostgreSQL).
+    sa.Index("ix_predictions_competition_id_kickoff_at_match_id", "competition_id", "kickoff_at", "match_id",
+             postgresql_include=["home_team_id", "away_team_id"]),
 )
 
 model_performance = sa.Table(

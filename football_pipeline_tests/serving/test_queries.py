@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from football_pipeline.serving import queries
+from football_pipeline.warehouse import engine as engines
 from football_pipeline.warehouse import migrate, schema
 from football_pipeline_tests.serving import data
 
@@ -173,3 +174,30 @@ def test_as_of_accepts_naive_aware_and_date(served):
     assert [r["match_id"] for r in aware] == [r["match_id"] for r in naive] == data.NEXT_MATCHDAY["E0"][1:]
     by_date = queries.next_matchday(served, as_of=dt.date(2025, 3, 1), competition_id="E0", model_name="dixon_coles")
     assert [r["match_id"] for r in by_date] == data.NEXT_MATCHDAY["E0"]
+
+
+def test_postgres_prepares_once_per_connection_with_the_same_results(postgres_url):
+    engine = engines.create_engine(postgres_url)
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        data.populate(connection)
+    params = {"as_of": data.AS_OF, "competition_id": "E0", "model_name": "dixon_coles"}
+    with engine.connect() as connection:
+        plain = queries.run(connection, "next_matchday", prepared=False, **params)
+        assert connection.execute(sa.text("SELECT count(*) FROM pg_prepared_statements")).scalar_one() == 0
+        first = queries.run(connection, "next_matchday", **params)
+        connection.rollback()  # prepared statements outlive transactions
+        again = queries.run(connection, "next_matchday", **params)
+        later = queries.run(connection, "next_matchday", **{**params, "as_of": data.at(7, 22)})
+        prepared = connection.execute(sa.text("SELECT name, parameter_types::text[] FROM pg_prepared_statements")).all()
+    assert [tuple(p) for p in prepared] == [
+        ("football_next_matchday", ["text", "timestamp with time zone", "text"])]
+    assert first == again == plain and [r["match_id"] for r in plain] == data.NEXT_MATCHDAY["E0"]
+    assert [r["match_id"] for r in later] == data.NEXT_MATCHDAY["E0"][1:]
+    assert all(r["kickoff_at"].utcoffset() == dt.timedelta(0) for r in first)
+    # a connection that lost its statements (as a replaced DB-API connection has) prepares again
+    with engine.connect() as connection:
+        connection.exec_driver_sql("DEALLOCATE ALL")
+        connection.connection.info.pop("football_prepared", None)
+        assert queries.run(connection, "next_matchday", **params) == plain
+    engine.dispose()

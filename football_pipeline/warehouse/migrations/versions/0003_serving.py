@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-27
 
 Additive and idempotent, as every migration here: PostgreSQL re-runs the table DDL (which creates the
-missing index `ix_predictions_competition_id_kickoff_at`), then `007_serving.sql` (the view and the
+missing index `ix_predictions_competition_id_kickoff_at_match_id`), then `007_serving.sql` (the view and the
 reader's grant on it); SQLite creates the index if missing and the same view.
 """
 
