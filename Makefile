@@ -37,5 +37,10 @@ bench: install
 	if [ -z "$$url" ] && [ -x "$(TSDB)" ]; then url="$$($(TSDB) start | tail -n 1)"; fi; \
 	TIMESCALEDB_URL="$$url" $(BIN)/python bench/bench_load.py
 
+## bench-serving: the next-matchday query, 1M predictions on PostgreSQL (POSTGRES_TEST_URL), 16 clients
+.PHONY: bench-serving
+bench-serving: install
+	$(BIN)/python bench/bench_predictions_query.py
+
 clean:
 	rm -rf $(STATE) .pytest_cache

@@ -26,8 +26,11 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -266,6 +269,36 @@ def explain(url: str) -> str:
     return text
 
 
+def pgbench(url: str, clients: int, seconds: int) -> list[float] | None:
+    """The same SQL from pgbench (C clients, prepared, generic plan): what the database alone does under
+    the same concurrency, without the Python clients' CPU. None when pgbench is not installed."""
+    if shutil.which("pgbench") is None:
+        return None
+    competitions = ", ".join(f"'{c}'" for c in TEAMS_PER_COMPETITION)
+    sql = " ".join(queries.body("next_matchday").split())
+    sql = (sql.replace(":competition_id", f"(ARRAY[{competitions}])[:competition]")
+              .replace(":as_of", f"(TIMESTAMPTZ '{NOW.isoformat()}' + make_interval(mins => :minute))")
+              .replace(":model_name", f"'{CHAMPION}'"))
+    script = (f"\\set competition random(1, {len(TEAMS_PER_COMPETITION)})\n\\set minute random(0, {14 * 24 * 60 - 1})\n"
+              f"SET plan_cache_mode = force_generic_plan;\n{sql};\n")
+    parsed = make_url(url)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "next_matchday.pgbench")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(script)
+        command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds), "-l",
+                   "-f", path, "-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432),
+                   "-U", parsed.username or "postgres", parsed.database]
+        env = {**os.environ, **({"PGPASSWORD": parsed.password} if parsed.password else {})}
+        subprocess.run(command, cwd=folder, env=env, check=True, capture_output=True, text=True)
+        latencies = []
+        for name in os.listdir(folder):
+            if name.startswith("pgbench_log"):
+                with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                    latencies += [int(line.split()[2]) / 1000 for line in handle]
+    return latencies
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
@@ -277,6 +310,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--executions", type=int, default=4000, help="in total, over all clients")
     parser.add_argument("--predictions", type=int, default=TOTAL_PREDICTIONS)
+    parser.add_argument("--pgbench-seconds", type=int, default=10, help="0: skip the database-only run")
     parser.add_argument("--explain", action="store_true", help="print the query plan")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (prints its URL)")
     parser.add_argument("--reuse", metavar="URL", help="query a database an earlier --keep run left (no load)")
@@ -307,6 +341,10 @@ def main() -> int:
               f"{rows / len(latencies):.1f} rows per result")
         print(f"latency ms: p50 {p50:.2f}  p95 {p95:.2f}  p99 {p99:.2f}  max {max(latencies):.2f}  "
               f"mean {statistics.fmean(latencies):.2f}")
+        database_only = pgbench(url, args.clients, args.pgbench_seconds) if args.pgbench_seconds else None
+        if database_only:
+            print(f"database alone (pgbench, same SQL, {args.clients} clients, {len(database_only):,} executions): "
+                  + "  ".join(f"p{q} {percentile(database_only, q):.2f}" for q in (50, 95, 99)) + " ms")
         print(f"target p95 < {TARGET_P95_MS:.0f} ms: {verdict}  ({platform.machine()}, {os.cpu_count()} cores, "
               f"client and server on the same machine)")
         return 0 if verdict == "PASS" else 1
