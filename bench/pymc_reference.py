@@ -1,0 +1,134 @@
+"""PyMC transcription of the product's Bayesian Dixon-Coles model: a reference for the speed ratio only.
+
+This module exists ONLY so that `bench/bench_dixon_coles.py` can time PyMC's default sampler
+(`pm.sample()`: NUTS on PyTensor's C backend, 1,000 tuning + 1,000 draws per chain) on exactly the
+same model and the same data as the product's NumPyro fit, as the models issue asks ("report the
+ratio against PyMC's default sampler on the same model in the same run"). The product never imports
+it: the model is written once, in NumPyro (`football_pipeline/modelling/dixon_coles.py`, `make_model`).
+
+"The same model" is checked, not assumed: `football_pipeline_tests/bench/test_pymc_reference.py`
+evaluates both log densities at several points on real Premier League data and requires them to
+agree up to one constant that is the same at every point (both libraries keep every normalising
+constant, so it is zero in practice: about 6e-9 nats), both on the constrained values (no Jacobian)
+and in the unconstrained space the samplers move in (with the transforms' Jacobians; the coordinates
+are the same in both libraries: log for the scales, logit for rho's interval).
+
+Transcribed site by site from `make_model`:
+  * sigma_attack, sigma_defence ~ HalfNormal(0.5); z_attack, z_defence ~ Normal(0, 1) over every team
+    slot (padding slots included: they are pure prior in both); attack/defence = sigma * (z - mean of
+    z over the masked teams) * mask (non-centred, sum to zero over the teams in the data);
+  * intercept ~ Normal(0.2, 0.5);
+  * home_current ~ Normal(0.25, 0.2), sigma_home ~ HalfNormal(0.05), z_home ~ Normal(0, 1) over the
+    n_seasons - 1 older slots; home_advantage = home_current - [reverse cumsum of sigma_home * z_home, 0]
+    (a random walk anchored at the newest season);
+  * rho ~ Uniform(-0.2, 0.2); promoted_attack ~ Normal(-0.1, 0.2), promoted_defence ~ Normal(0.1, 0.2)
+    added to a promoted team's attack/defence;
+  * Potential = sum(weight * (Poisson(x; lam) + Poisson(y; mu) + log(max(tau, 1e-10)))).
+
+The padded arrays are those `BayesianDixonColes.fit` builds; `fit_arrays` below replicates that
+construction (for a fresh model instance, whose team slots are 0..n_teams-1 in sorted order) because
+the product builds them inline in `fit()`; the test checks the replica against the product's model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from football_pipeline.modelling.dixon_coles import DixonColesConfig
+
+
+def fit_arrays(matches: pd.DataFrame, as_of: dt.date, config: DixonColesConfig | None = None) -> dict:
+    """The padded model arguments `BayesianDixonColes.fit` builds for a fresh model on `matches` before
+    `as_of`: {"args": (home, away, season, weight, team_mask, home_new, away_new), "kwargs": {home_goals,
+    away_goals}, "teams", "seasons", "n"}. A copy of fit()'s array construction, kept here because the
+    product builds the arrays inline; bench code only."""
+    cfg = config or DixonColesConfig()
+    played = matches[(pd.to_datetime(matches["match_date"]) < pd.Timestamp(as_of))
+                     & matches["home_goals"].notna() & matches["away_goals"].notna()]
+    seasons = sorted(played["season"].unique())[-cfg.season_capacity:]
+    played = played[played["season"].isin(seasons)].sort_values("match_date")
+    teams = sorted(set(played["home_team_id"]) | set(played["away_team_id"]))
+    if played.empty:
+        raise ValueError(f"no played matches before {as_of} to fit on")
+    if len(teams) > cfg.team_capacity:
+        raise ValueError(f"{len(teams)} teams exceed team_capacity {cfg.team_capacity}")
+    slots = list(range(len(teams)))  # a fresh BayesianDixonColes assigns free slots in sorted team order
+    n = len(played)
+    capacity = max(cfg.match_block, -(-n // cfg.match_block) * cfg.match_block)
+    index = dict(zip(teams, slots, strict=True))
+    season_index = {s: cfg.season_capacity - len(seasons) + i for i, s in enumerate(seasons)}
+    a = {
+        "home": np.zeros(capacity, dtype=np.int32), "away": np.zeros(capacity, dtype=np.int32),
+        "season": np.zeros(capacity, dtype=np.int32), "weight": np.zeros(capacity, dtype=np.float32),
+        "home_new": np.zeros(capacity, dtype=np.float32), "away_new": np.zeros(capacity, dtype=np.float32),
+        "home_goals": np.zeros(capacity, dtype=np.int32), "away_goals": np.zeros(capacity, dtype=np.int32),
+    }
+    a["home"][:n] = played["home_team_id"].map(index).to_numpy()
+    a["away"][:n] = played["away_team_id"].map(index).to_numpy()
+    a["season"][:n] = played["season"].map(season_index).to_numpy()
+    days = (pd.Timestamp(as_of) - pd.to_datetime(played["match_date"])).dt.days.to_numpy()
+    a["weight"][:n] = np.exp(-cfg.xi * days)
+    for side in ("home", "away"):
+        if f"{side}_promoted" in played:
+            a[f"{side}_new"][:n] = played[f"{side}_promoted"].fillna(0).to_numpy(dtype=np.float32)
+    a["home_goals"][:n] = played["home_goals"].astype(int).to_numpy()
+    a["away_goals"][:n] = played["away_goals"].astype(int).to_numpy()
+    team_mask = np.zeros(cfg.team_capacity, dtype=np.float32)
+    team_mask[slots] = 1.0
+    return {"args": (a["home"], a["away"], a["season"], a["weight"], team_mask, a["home_new"], a["away_new"]),
+            "kwargs": {"home_goals": a["home_goals"], "away_goals": a["away_goals"]},
+            "teams": teams, "seasons": list(seasons), "n": n}
+
+
+def _tau(x, y, lam, mu, rho):
+    return pt.switch(
+        pt.eq(x, 0) & pt.eq(y, 0), 1 - lam * mu * rho,
+        pt.switch(pt.eq(x, 0) & pt.eq(y, 1), 1 + lam * rho,
+                  pt.switch(pt.eq(x, 1) & pt.eq(y, 0), 1 + mu * rho,
+                            pt.switch(pt.eq(x, 1) & pt.eq(y, 1), 1 - rho, 1.0))))
+
+
+def make_pymc_model(home, away, season, weight, team_mask, home_new, away_new, home_goals, away_goals,
+                    n_seasons: int | None = None) -> pm.Model:
+    """The PyMC model on the product's padded arrays (argument order as `make_model`'s model function).
+    `n_seasons`: the home-advantage slots (the product's `season_capacity`; default the config's)."""
+    n_seasons = n_seasons or DixonColesConfig().season_capacity
+    mask = np.asarray(team_mask, dtype=np.float64)
+    x = np.asarray(home_goals, dtype=np.int64)
+    y = np.asarray(away_goals, dtype=np.int64)
+    home, away, season = (np.asarray(v, dtype=np.int64) for v in (home, away, season))
+    home_new, away_new, weight = (np.asarray(v, dtype=np.float64) for v in (home_new, away_new, weight))
+    with pm.Model() as model:
+        n_teams = mask.sum()
+        sigma_attack = pm.HalfNormal("sigma_attack", 0.5)
+        sigma_defence = pm.HalfNormal("sigma_defence", 0.5)
+        z_attack = pm.Normal("z_attack", 0.0, 1.0, shape=mask.shape[0])
+        z_defence = pm.Normal("z_defence", 0.0, 1.0, shape=mask.shape[0])
+        attack = pm.Deterministic("attack", sigma_attack * (z_attack - pt.sum(z_attack * mask) / n_teams) * mask)
+        defence = pm.Deterministic(
+            "defence", sigma_defence * (z_defence - pt.sum(z_defence * mask) / n_teams) * mask)
+        intercept = pm.Normal("intercept", 0.2, 0.5)
+        home_current = pm.Normal("home_current", 0.25, 0.2)
+        sigma_home = pm.HalfNormal("sigma_home", 0.05)
+        z_home = pm.Normal("z_home", 0.0, 1.0, shape=n_seasons - 1)
+        steps_back = pt.cumsum((sigma_home * z_home)[::-1])[::-1]
+        home_advantage = pm.Deterministic(
+            "home_advantage", home_current - pt.concatenate([steps_back, pt.zeros(1)]))
+        rho = pm.Uniform("rho", -0.2, 0.2)
+        promoted_attack = pm.Normal("promoted_attack", -0.1, 0.2)
+        promoted_defence = pm.Normal("promoted_defence", 0.1, 0.2)
+        home_attack = attack[home] + promoted_attack * home_new
+        away_attack = attack[away] + promoted_attack * away_new
+        home_defence = defence[home] + promoted_defence * home_new
+        away_defence = defence[away] + promoted_defence * away_new
+        lam = pt.exp(intercept + home_advantage[season] + home_attack + away_defence)
+        mu = pt.exp(intercept + away_attack + home_defence)
+        loglik = pm.logp(pm.Poisson.dist(lam), x) + pm.logp(pm.Poisson.dist(mu), y)
+        loglik = loglik + pt.log(pt.maximum(_tau(x, y, lam, mu, rho), 1e-10))
+        pm.Potential("weighted_loglik", pt.sum(weight * loglik))
+    return model
