@@ -82,9 +82,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"  [{number}/{len(keys)}] {key}", flush=True)
         execute("partitions_job", key)
     execute("aggregates_job")
+    from football_pipeline.resources.models import ModelsResource
+
+    competition = ModelsResource().competition
+    if any(c == competition for c, _ in keys):
+        print(f"  models ({competition}): features, walk-forward backtest, Bayesian Dixon-Coles, XGBoost, "
+              "ensemble", flush=True)
+        execute("models_job")
+    else:
+        print(f"  models: skipped (no {competition} partition in this run)")
 
     engine = engines.create_engine(settings.warehouse_url())
     counts = pipeline.table_counts(engine)
+    performance = _latest_performance(engine)
     engine.dispose()
     elapsed = time.perf_counter() - started
     print()
@@ -98,11 +108,34 @@ def run(args: argparse.Namespace) -> int:
     if len(failed_checks) > 15:
         print(f"  ... and {len(failed_checks) - 15} more (see the Dagster UI)")
     print(f"Rows quarantined: {counts['quarantine']:,} (table quarantine: source file, row, raw row, reason)")
+    if performance:
+        print("Backtest (table model_performance; all evaluated matches; market = de-vigged closing odds):")
+        for line in performance:
+            print(f"  {line}")
+        print(f"MLflow: {settings.mlflow_tracking_uri()}   (mlflow ui --backend-store-uri <that>)")
     for line in failed_runs:
         print(f"FAILED {line[:300]}")
     print(f"Warehouse: {engines.redacted(settings.warehouse_url())}")
     print(f"Dagster UI on these runs: DAGSTER_HOME={home} .venv/bin/dagster dev -w workspace.yaml   (or: make ui)")
     return 1 if failed_runs else 0
+
+
+def _latest_performance(engine) -> list[str]:
+    import sqlalchemy as sa
+
+    from football_pipeline.warehouse import schema
+
+    table = schema.model_performance
+    with engine.connect() as connection:
+        latest = connection.execute(sa.select(table.c.model_version).order_by(
+            table.c.evaluated_at.desc(), table.c.evaluation_id.desc()).limit(1)).scalar()
+        if latest is None:
+            return []
+        rows = connection.execute(sa.select(table).where(table.c.model_version == latest,
+                                                         table.c.season == "all").order_by(table.c.rps)).all()
+    return [f"{r.model_name:<22} n={r.n_matches:<5} RPS {r.rps:.4f}  log loss {r.log_loss:.4f}  "
+            f"accuracy {r.accuracy:.1%}  market RPS {r.market_rps if r.market_rps is None else round(r.market_rps, 4)}"
+            for r in rows]
 
 
 def load(args: argparse.Namespace) -> int:
@@ -157,6 +190,37 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def backtest(args: argparse.Namespace) -> int:
+    """Walk-forward backtest on a data directory: ingest + checks, features, every model, a CSV out."""
+    from football_pipeline.modelling.backtest import BacktestConfig
+    from football_pipeline.modelling.dixon_coles import DixonColesConfig
+    from football_pipeline.modelling.evaluate import backtest_directory, format_scores
+
+    bayes = DixonColesConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
+                             warm_warmup=min(args.warmup, 200))
+    config = BacktestConfig(competition=args.competition, evaluation_seasons=tuple(args.seasons.split(",")),
+                            window_seasons=args.window, cadence=args.cadence, burn_in_seasons=args.burn_in,
+                            bayes=bayes)
+    data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
+    try:
+        result = backtest_directory(data_dir, config, Path(args.out), args.warehouse_url,
+                                    log=print if args.verbose else (lambda _: None))
+    except ValueError as error:
+        print(f"backtest: {error}", file=sys.stderr)
+        return 2
+    print(format_scores(result.scores))
+    print(f"{len(result.predictions):,} predictions -> {args.out}")
+    return 0
+
+
+def metrics(args: argparse.Namespace) -> int:
+    """Serve Prometheus metrics read from the warehouse on every scrape (blocks until interrupted)."""
+    from football_pipeline.serving.metrics import serve
+
+    serve(args.port, args.warehouse_url, args.addr)
+    return 0
+
+
 def schema_sql(args: argparse.Namespace) -> int:
     from football_pipeline.warehouse import ddl
 
@@ -195,6 +259,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="data directory to write into (default: the scraped folder in the state folder)")
     p.add_argument("--timeout", type=float, default=7200)
     p.set_defaults(handler=crawl)
+
+    p = commands.add_parser("backtest", help="walk-forward backtest of every model on a data directory -> CSV")
+    p.add_argument("--data-dir", help="a directory in the bundled layout (default: $FOOTBALL_DATA_DIR or bundled)")
+    p.add_argument("--competition", default="E0")
+    p.add_argument("--seasons", required=True, help="evaluation seasons, e.g. 2023-2024,2024-2025")
+    p.add_argument("--out", required=True, help="CSV: date, competition, season, home_team, away_team, model, "
+                                                "p_home, p_draw, p_away, result")
+    p.add_argument("--cadence", choices=["matchweek", "week", "month"], default="matchweek",
+                   help="refit cadence (default: every matchweek)")
+    p.add_argument("--window", type=int, default=3, help="seasons in each Dixon-Coles fit, the current one included")
+    p.add_argument("--burn-in", type=int, default=1, help="seasons walked before the evaluation to train the stack")
+    p.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--warmup", type=int, default=1000)
+    p.add_argument("--warehouse-url", help="default: a scratch SQLite database")
+    p.add_argument("--verbose", action="store_true", help="log every refit")
+    p.set_defaults(handler=backtest)
+
+    p = commands.add_parser("metrics", help="serve Prometheus metrics read from the warehouse")
+    p.add_argument("--port", type=int, default=9108)
+    p.add_argument("--addr", default="0.0.0.0")
+    p.add_argument("--warehouse-url", help="default: $WAREHOUSE_URL or the local SQLite warehouse")
+    p.set_defaults(handler=metrics)
 
     p = commands.add_parser("migrate", help="create or upgrade the warehouse schema")
     p.add_argument("--warehouse-url")

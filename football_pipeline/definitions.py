@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from football_pipeline.assets import ingestion, warehouse
+from football_pipeline.assets import ingestion, models, warehouse
 from football_pipeline.automation.jobs import JOBS
 from football_pipeline.resources import SourceFilesResource, SourceResultIOManager, WarehouseResource
+from football_pipeline.resources.models import ModelsResource
 
 
 def build_definitions() -> dg.Definitions:
@@ -19,12 +20,14 @@ def build_definitions() -> dg.Definitions:
             warehouse.partition_tables,
             warehouse.team_season_stats,
             warehouse.elo_ratings,
+            *models.ASSETS,
         ],
         jobs=JOBS,
         resources={
             "warehouse": WarehouseResource(),
             "sources": SourceFilesResource(),
             "source_io_manager": SourceResultIOManager(),
+            "models": ModelsResource(),
         },
     )
 

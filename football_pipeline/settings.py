@@ -83,3 +83,14 @@ def today() -> dt.date:
     if pinned:
         return dt.date.fromisoformat(pinned)
     return dt.datetime.now(dt.timezone.utc).date()
+
+
+# A date inside the last bundled Premier League season: matches from it on are upcoming fixtures.
+DEFAULT_AS_OF = dt.date(2023, 4, 1)
+
+
+def as_of_date() -> dt.date:
+    """The date that splits the data into history and upcoming fixtures: `FOOTBALL_PIPELINE_AS_OF`,
+    else a date inside the last bundled season (results from it on are hidden from every model)."""
+    pinned = os.environ.get("FOOTBALL_PIPELINE_AS_OF")
+    return dt.date.fromisoformat(pinned) if pinned else DEFAULT_AS_OF

@@ -26,4 +26,11 @@ aggregates_job = dg.define_asset_job(
     description="Refresh the per-team aggregates after loads.",
 )
 
-JOBS = [reference_job, partitions_job, aggregates_job]
+models_job = dg.define_asset_job(
+    "models_job",
+    selection=dg.AssetSelection.groups("models"),
+    description="Features, walk-forward backtest, Bayesian Dixon-Coles, XGBoost and the stacked ensemble "
+                "(registered in MLflow; the champion alias moves only on a better backtest).",
+)
+
+JOBS = [reference_job, partitions_job, aggregates_job, models_job]

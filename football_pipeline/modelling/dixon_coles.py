@@ -6,12 +6,15 @@
 
 Attack and defence are hierarchical, non-centred and sum to zero over the teams in the data; home
 advantage follows a random walk over seasons; each match's log-likelihood is weighted by
-exp(-ξ · days before the fit date) (Dixon-Coles time decay). Teams never seen get the hierarchy's
-mean (a league-average team).
+exp(-ξ · days before the fit date) (Dixon-Coles time decay). Promoted teams (first season back in the
+competition) get a shared attack/defence shift learned from the promotions in the window, on top of
+their own matches; a team never seen gets the hierarchy's mean plus that shift.
 
-Speed: arrays are padded to fixed capacities (padding has weight 0), so the jitted sampler compiles
-once and every refit of a walk-forward backtest reuses it; chains are vectorised; a refit can start
-from the previous fit's adapted step size and mass matrix (`warm=True`), skipping warm-up.
+Speed: arrays are padded to fixed capacities (padding has weight 0), so each jitted sampler compiles
+once per padded size and every refit of a walk-forward backtest reuses it; chains are vectorised;
+teams keep stable parameter slots; a refit within the same seasons continues from the previous
+fit's final state with its adapted step size and mass matrix (`warm=True`: no warm-up at all), and a
+refit after a season change re-adapts briefly (`warm_warmup`) from the previous position.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 from numpyro.infer import MCMC, NUTS
+from numpyro.infer.util import potential_energy
+
+from football_pipeline.modelling.scoregrid import outcome_summary, score_grid
 
 MODEL_TYPE = "bayesian_dixon_coles"
 
@@ -42,13 +48,14 @@ class DixonColesConfig:
     warm_warmup: int = 200  # warm-up steps of a warm-started refit
     match_block: int = 256  # matches are padded up to a multiple of this: few shapes, few compilations
     team_capacity: int = 48
+    normalise_weights: bool = True
     season_capacity: int = 6
 
 
 def make_model(n_seasons: int):
     """The model for `n_seasons` home-advantage slots (a static shape, so the sampler compiles once)."""
 
-    def model(home, away, season, weight, team_mask, home_goals=None, away_goals=None):
+    def model(home, away, season, weight, team_mask, home_new, away_new, home_goals=None, away_goals=None):
         n_teams = jnp.sum(team_mask)
         sigma_attack = numpyro.sample("sigma_attack", dist.HalfNormal(0.5))
         sigma_defence = numpyro.sample("sigma_defence", dist.HalfNormal(0.5))
@@ -61,14 +68,25 @@ def make_model(n_seasons: int):
         defence = numpyro.deterministic(
             "defence", sigma_defence * (z_defence - jnp.sum(z_defence * team_mask) / n_teams) * team_mask)
         intercept = numpyro.sample("intercept", dist.Normal(0.2, 0.5))
-        home_first = numpyro.sample("home_first", dist.Normal(0.25, 0.2))
+        # Home advantage: a random walk over seasons anchored at the newest season (the one predicted), so
+        # the unused oldest slots of the fixed-size walk never blur the parameters the data inform.
+        home_current = numpyro.sample("home_current", dist.Normal(0.25, 0.2))
         sigma_home = numpyro.sample("sigma_home", dist.HalfNormal(0.05))
         z_home = numpyro.sample("z_home", dist.Normal(0.0, 1.0).expand([n_seasons - 1]).to_event(1))
+        steps_back = jnp.cumsum((sigma_home * z_home)[::-1])[::-1]
         home_advantage = numpyro.deterministic(
-            "home_advantage", home_first + jnp.concatenate([jnp.zeros(1), jnp.cumsum(sigma_home * z_home)]))
-        rho = numpyro.sample("rho", dist.Uniform(-0.25, 0.25))
-        lam = jnp.exp(intercept + home_advantage[season] + attack[home] + defence[away])
-        mu = jnp.exp(intercept + attack[away] + defence[home])
+            "home_advantage", home_current - jnp.concatenate([steps_back, jnp.zeros(1)]))
+        rho = numpyro.sample("rho", dist.Uniform(-0.2, 0.2))
+        # Promoted teams: a shift shared by every team in its first season up (learned from earlier
+        # promotions in the window), on top of whatever its own matches say.
+        promoted_attack = numpyro.sample("promoted_attack", dist.Normal(-0.1, 0.2))
+        promoted_defence = numpyro.sample("promoted_defence", dist.Normal(0.1, 0.2))
+        home_attack = attack[home] + promoted_attack * home_new
+        away_attack = attack[away] + promoted_attack * away_new
+        home_defence = defence[home] + promoted_defence * home_new
+        away_defence = defence[away] + promoted_defence * away_new
+        lam = jnp.exp(intercept + home_advantage[season] + home_attack + away_defence)
+        mu = jnp.exp(intercept + away_attack + home_defence)
         if home_goals is not None:
             loglik = dist.Poisson(lam).log_prob(home_goals) + dist.Poisson(mu).log_prob(away_goals)
             loglik = loglik + jnp.log(jnp.clip(_tau(home_goals, away_goals, lam, mu, rho), 1e-10))
@@ -94,6 +112,7 @@ class Posterior:
     n_matches: int
     as_of: dt.date
     config: DixonColesConfig = field(default_factory=DixonColesConfig)
+    mode: str = "cold"  # cold | warm | continue: how the sampler started
 
     def team_index(self, team_id: str) -> int | None:
         try:
@@ -107,37 +126,78 @@ class BayesianDixonColes:
 
     def __init__(self, config: DixonColesConfig | None = None):
         self.config = config or DixonColesConfig()
-        model = make_model(self.config.season_capacity)
-        common = {"num_samples": self.config.num_samples, "num_chains": self.config.num_chains,
-                  "chain_method": "vectorized", "progress_bar": False, "jit_model_args": True}
-        # Two samplers (each compiles once): a cold start, and short-warm-up refits from the last state.
-        self._cold = MCMC(NUTS(model, target_accept_prob=self.config.target_accept),
-                          num_warmup=self.config.num_warmup, **common)
-        self._warm = MCMC(NUTS(model, target_accept_prob=self.config.target_accept),
-                          num_warmup=self.config.warm_warmup, **common)
-        self._last: dict | None = None
+        self._model = make_model(self.config.season_capacity)
+        self._samplers: dict[tuple[int, str], MCMC] = {}
+        self._slots: dict[str, int] = {}  # team -> parameter slot, stable across refits
+        self._state = None  # the last run's final state (position and adapted step size / mass matrix)
+        self._state_seasons: tuple[str, ...] | None = None
+        self._energy_fn = None
+
+    def _sampler(self, capacity: int, kind: str) -> MCMC:
+        """One compiled sampler per (padded match count, kind): "cold" (full warm-up), "warm" (short
+        warm-up from the last position) or "continue" (no warm-up: the last adapted state goes on)."""
+        key = (capacity, kind)
+        if key not in self._samplers:
+            warmup = {"cold": self.config.num_warmup, "warm": self.config.warm_warmup, "continue": 0}[kind]
+            self._samplers[key] = MCMC(
+                NUTS(self._model, target_accept_prob=self.config.target_accept), num_warmup=max(warmup, 1),
+                num_samples=self.config.num_samples, num_chains=self.config.num_chains,
+                chain_method="vectorized", progress_bar=False, jit_model_args=True)
+        return self._samplers[key]
+
+    def _energy(self, z: dict, args: tuple, kwargs: dict):
+        """Potential energy and its gradient at each chain's position `z`, for these model arguments."""
+        if self._energy_fn is None:
+            model = self._model
+
+            def one(position, model_args, model_kwargs):
+                return potential_energy(model, model_args, model_kwargs, position)
+
+            self._energy_fn = jax.jit(jax.vmap(jax.value_and_grad(one), in_axes=(0, None, None)))
+        return self._energy_fn(z, args, kwargs)
+
+    def _assign_slots(self, teams: list[str]) -> list[int]:
+        """Stable slots: a team keeps its parameters' position from one refit to the next, so a warm
+        start continues each team's chain where it was; teams gone from the window free theirs."""
+        capacity = self.config.team_capacity
+        if len(teams) > capacity:
+            raise ValueError(f"{len(teams)} teams exceed team_capacity {capacity}")
+        wanted = set(teams)
+        for team in teams:
+            if team in self._slots:
+                continue
+            used = set(self._slots.values())
+            free = [i for i in range(capacity) if i not in used]
+            if not free:
+                evict = next(t for t in self._slots if t not in wanted)
+                free = [self._slots.pop(evict)]
+            self._slots[team] = free[0]
+        return [self._slots[t] for t in teams]
 
     def fit(self, matches: pd.DataFrame, as_of: dt.date, seed: int = 0, warm: bool = False) -> Posterior:
         """Fit on `matches` played before `as_of` (columns: match_date, season, home_team_id, away_team_id,
-        home_goals, away_goals)."""
+        home_goals, away_goals; optional home_newness/away_newness or home_promoted/away_promoted, see
+        `data.with_promoted`)."""
         cfg = self.config
         played = matches[(pd.to_datetime(matches["match_date"]) < pd.Timestamp(as_of))
                          & matches["home_goals"].notna() & matches["away_goals"].notna()]
-        teams = sorted(set(played["home_team_id"]) | set(played["away_team_id"]))
         seasons = sorted(played["season"].unique())[-cfg.season_capacity:]
         played = played[played["season"].isin(seasons)].sort_values("match_date")
         teams = sorted(set(played["home_team_id"]) | set(played["away_team_id"]))
-        capacity = max(cfg.match_block, -(-len(played) // cfg.match_block) * cfg.match_block)
-        if len(teams) > cfg.team_capacity:
-            raise ValueError(f"{len(teams)} teams exceed team_capacity {cfg.team_capacity}")
+        if played.empty:
+            raise ValueError(f"no played matches before {as_of} to fit on")
+        slots = self._assign_slots(teams)
         n = len(played)
-        index = {t: i for i, t in enumerate(teams)}
+        capacity = max(cfg.match_block, -(-n // cfg.match_block) * cfg.match_block)
+        index = dict(zip(teams, slots, strict=True))
         season_index = {s: cfg.season_capacity - len(seasons) + i for i, s in enumerate(seasons)}
         arrays = {
             "home": np.zeros(capacity, dtype=np.int32),
             "away": np.zeros(capacity, dtype=np.int32),
             "season": np.zeros(capacity, dtype=np.int32),
             "weight": np.zeros(capacity, dtype=np.float32),
+            "home_new": np.zeros(capacity, dtype=np.float32),
+            "away_new": np.zeros(capacity, dtype=np.float32),
             "home_goals": np.zeros(capacity, dtype=np.int32),
             "away_goals": np.zeros(capacity, dtype=np.int32),
         }
@@ -145,42 +205,65 @@ class BayesianDixonColes:
         arrays["away"][:n] = played["away_team_id"].map(index).to_numpy()
         arrays["season"][:n] = played["season"].map(season_index).to_numpy()
         days = (pd.Timestamp(as_of) - pd.to_datetime(played["match_date"])).dt.days.to_numpy()
-        arrays["weight"][:n] = np.exp(-cfg.xi * days)
+        weight = np.exp(-cfg.xi * days)
+        # Decay sets the matches' relative say; scaled to a mean of one, the window still carries as much
+        # information as it has matches (unscaled, the posterior would be too wide, the forecasts too timid).
+        arrays["weight"][:n] = weight / weight.mean() if cfg.normalise_weights else weight
+        for side in ("home", "away"):
+            column = f"{side}_newness" if f"{side}_newness" in played else f"{side}_promoted"
+            if column in played:
+                arrays[f"{side}_new"][:n] = played[column].fillna(0).to_numpy(dtype=np.float32)
         arrays["home_goals"][:n] = played["home_goals"].astype(int).to_numpy()
         arrays["away_goals"][:n] = played["away_goals"].astype(int).to_numpy()
         team_mask = np.zeros(cfg.team_capacity, dtype=np.float32)
-        team_mask[: len(teams)] = 1.0
+        team_mask[slots] = 1.0
 
         started = time.perf_counter()
-        args = (arrays["home"], arrays["away"], arrays["season"], arrays["weight"], team_mask)
+        args = (arrays["home"], arrays["away"], arrays["season"], arrays["weight"], team_mask,
+                arrays["home_new"], arrays["away_new"])
         kwargs = {"home_goals": arrays["home_goals"], "away_goals": arrays["away_goals"]}
-        if warm and self._last is not None:
-            # Start each chain where the previous fit's chain ended; a short warm-up re-adapts.
-            mcmc = self._warm
-            mcmc.run(jax.random.PRNGKey(seed), *args, init_params=self._last, **kwargs)
+        rng = jax.random.PRNGKey(seed)
+        if warm and self._state is not None and self._state_seasons == tuple(seasons):
+            # Same seasons as the last fit: go on from its final state with its adapted step size and
+            # mass matrix, no warm-up (the posterior moved by a matchweek of data).
+            mcmc = self._sampler(capacity, "continue")
+            # The state's potential energy and gradient belong to the old data: recompute them for the
+            # new data, or NUTS would weigh the starting point by a stale energy (and never leave it).
+            energy, gradient = self._energy(self._state.z, args, kwargs)
+            mcmc.post_warmup_state = self._state._replace(potential_energy=energy, z_grad=gradient)
+            mcmc.run(rng, *args, **kwargs)
+            mode = "continue"
+        elif warm and self._state is not None:
+            # A new season in the window shifts the home-advantage walk: re-adapt briefly from the last position.
+            mcmc = self._sampler(capacity, "warm")
+            mcmc.run(rng, *args, init_params=self._state.z, **kwargs)
+            mode = "warm"
         else:
-            mcmc = self._cold
-            mcmc.run(jax.random.PRNGKey(seed), *args, **kwargs)
-        self._last = mcmc.last_state.z
+            mcmc = self._sampler(capacity, "cold")
+            mcmc.run(rng, *args, **kwargs)
+            mode = "cold"
+        self._state, self._state_seasons = mcmc.last_state, tuple(seasons)
         grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
         divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
         seconds = time.perf_counter() - started
-        diagnostics = _diagnostics(grouped, len(teams), len(seasons), cfg.season_capacity)
+        diagnostics = _diagnostics(grouped, slots, len(seasons), cfg.season_capacity)
         diagnostics["divergences"] = divergences
         flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
-        flat["attack"] = flat["attack"][:, : len(teams)]
-        flat["defence"] = flat["defence"][:, : len(teams)]
+        flat["attack"] = flat["attack"][:, slots]
+        flat["defence"] = flat["defence"][:, slots]
         flat["home_advantage"] = flat["home_advantage"][:, cfg.season_capacity - len(seasons):]
-        return Posterior(teams, list(seasons), flat, diagnostics, seconds, n, as_of, cfg)
+        flat = {k: v for k, v in flat.items() if not k.startswith("z_")}
+        return Posterior(teams, list(seasons), flat, diagnostics, seconds, n, as_of, cfg, mode)
 
 
-def _diagnostics(grouped: dict[str, np.ndarray], n_teams: int, n_seasons: int, capacity: int) -> dict[str, float]:
+def _diagnostics(grouped: dict[str, np.ndarray], slots: list[int], n_seasons: int, capacity: int) -> dict[str, float]:
     """Worst R-hat and smallest bulk/tail ESS over the parameters that the data inform (ArviZ; NumPyro's
     split R-hat and ESS where ArviZ is not installed, e.g. on a bare GPU image)."""
     keep = {
-        "attack": grouped["attack"][..., :n_teams], "defence": grouped["defence"][..., :n_teams],
+        "attack": grouped["attack"][..., slots], "defence": grouped["defence"][..., slots],
         "home_advantage": grouped["home_advantage"][..., capacity - n_seasons:],
-        **{k: grouped[k] for k in ("intercept", "rho", "sigma_attack", "sigma_defence", "home_first")},
+        **{k: grouped[k] for k in ("intercept", "rho", "sigma_attack", "sigma_defence", "home_current",
+                                     "promoted_attack", "promoted_defence")},
     }
     try:
         import arviz as az
@@ -201,7 +284,7 @@ def _diagnostics(grouped: dict[str, np.ndarray], n_teams: int, n_seasons: int, c
 
 
 def score_matrices(posterior: Posterior, home_ids: list[str], away_ids: list[str], season: str | None = None,
-                   draws: int | None = None) -> np.ndarray:
+                   draws: int | None = None, home_promoted=None, away_promoted=None) -> np.ndarray:
     """P(home goals = i, away goals = j) per posterior draw: (draws, matches, G+1, G+1)."""
     s = posterior.samples
     total = len(s["intercept"]) if draws is None else min(draws, len(s["intercept"]))
@@ -211,45 +294,29 @@ def score_matrices(posterior: Posterior, home_ids: list[str], away_ids: list[str
         i = posterior.team_index(team)
         return s[key][pick, i] if i is not None else np.zeros(total)
 
+    def flags(values) -> np.ndarray:
+        return np.zeros(len(home_ids)) if values is None else np.nan_to_num(np.asarray(values, dtype=float))
+
+    home_new, away_new = flags(home_promoted)[None, :], flags(away_promoted)[None, :]
     home_adv = s["home_advantage"][pick, -1] if season is None or season not in posterior.seasons else \
         s["home_advantage"][pick, posterior.seasons.index(season)]
-    lam = np.exp(s["intercept"][pick][:, None] + home_adv[:, None]
-                 + np.stack([strength("attack", h) for h in home_ids], 1)
-                 + np.stack([strength("defence", a) for a in away_ids], 1))
-    mu = np.exp(s["intercept"][pick][:, None] + np.stack([strength("attack", a) for a in away_ids], 1)
-                + np.stack([strength("defence", h) for h in home_ids], 1))
-    goals = np.arange(posterior.config.max_goals + 1)
-    from scipy.stats import poisson
-
-    px = poisson.pmf(goals[None, None, :], lam[..., None])
-    py = poisson.pmf(goals[None, None, :], mu[..., None])
-    grid = px[..., :, None] * py[..., None, :]
-    rho = s["rho"][pick][:, None]
-    grid[..., 0, 0] *= 1 - lam * mu * rho
-    grid[..., 0, 1] *= 1 + lam * rho
-    grid[..., 1, 0] *= 1 + mu * rho
-    grid[..., 1, 1] *= 1 - rho
-    return grid / grid.sum(axis=(-2, -1), keepdims=True)
+    shift_attack = s["promoted_attack"][pick][:, None]
+    shift_defence = s["promoted_defence"][pick][:, None]
+    home_attack = np.stack([strength("attack", h) for h in home_ids], 1) + shift_attack * home_new
+    away_attack = np.stack([strength("attack", a) for a in away_ids], 1) + shift_attack * away_new
+    home_defence = np.stack([strength("defence", h) for h in home_ids], 1) + shift_defence * home_new
+    away_defence = np.stack([strength("defence", a) for a in away_ids], 1) + shift_defence * away_new
+    lam = np.exp(s["intercept"][pick][:, None] + home_adv[:, None] + home_attack + away_defence)
+    mu = np.exp(s["intercept"][pick][:, None] + away_attack + home_defence)
+    return score_grid(lam, mu, s["rho"][pick], posterior.config.max_goals)
 
 
-def predict(posterior: Posterior, home_ids: list[str], away_ids: list[str], season: str | None = None) -> pd.DataFrame:
+def predict(posterior: Posterior, home_ids: list[str], away_ids: list[str], season: str | None = None,
+            home_promoted=None, away_promoted=None) -> pd.DataFrame:
     """1X2 probabilities (posterior mean and 90% interval), expected goals, entropy, totals and BTTS."""
-    grid = score_matrices(posterior, home_ids, away_ids, season)
-    i, j = np.indices(grid.shape[-2:])
-    home_win = (grid * (i > j)).sum(axis=(-2, -1))
-    draw = (grid * (i == j)).sum(axis=(-2, -1))
-    away_win = (grid * (i < j)).sum(axis=(-2, -1))
-    mean = grid.mean(axis=0)
-    p = np.stack([home_win.mean(0), draw.mean(0), away_win.mean(0)], axis=1)
-    p = p / p.sum(axis=1, keepdims=True)
-    out = pd.DataFrame({"home_team_id": home_ids, "away_team_id": away_ids,
-                        "p_home": p[:, 0], "p_draw": p[:, 1], "p_away": p[:, 2]})
-    for name, values in (("home", home_win), ("draw", draw), ("away", away_win)):
-        out[f"p_{name}_lo"] = np.quantile(values, 0.05, axis=0)
-        out[f"p_{name}_hi"] = np.quantile(values, 0.95, axis=0)
-    out["expected_home_goals"] = (mean * i).sum(axis=(-2, -1))
-    out["expected_away_goals"] = (mean * j).sum(axis=(-2, -1))
-    out["entropy"] = -(p * np.log(np.clip(p, 1e-15, 1))).sum(axis=1)
-    out["p_over_2_5"] = (mean * ((i + j) > 2.5)).sum(axis=(-2, -1))
-    out["p_btts"] = (mean * ((i > 0) & (j > 0))).sum(axis=(-2, -1))
+    grid = score_matrices(posterior, home_ids, away_ids, season, home_promoted=home_promoted,
+                          away_promoted=away_promoted)
+    out = outcome_summary(grid)
+    out.insert(0, "home_team_id", list(home_ids))
+    out.insert(1, "away_team_id", list(away_ids))
     return out

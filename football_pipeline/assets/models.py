@@ -1,0 +1,295 @@
+"""Model assets: point-in-time features, the walk-forward backtest, the Bayesian Dixon-Coles fit,
+XGBoost, and the LightGBM stack registered in MLflow. Thin: the work is in `football_pipeline.modelling`."""
+
+
+import datetime as dt
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+
+from football_pipeline.modelling import evaluate, features, metrics, production, tracking
+from football_pipeline.modelling.backtest import (
+    BAYES,
+    ENSEMBLE,
+    ENSEMBLE_NO_ODDS,
+    MARKET,
+    MLE,
+    BacktestResult,
+    mle_walk,
+    run_backtest,
+)
+from football_pipeline.modelling.dixon_coles import BayesianDixonColes, Posterior
+from football_pipeline.modelling.mle import DixonColesMLE
+from football_pipeline.resources import WarehouseResource
+from football_pipeline.resources.models import ModelsResource
+from football_pipeline.warehouse import schema
+
+GROUP = "models"
+UPSTREAM = [dg.AssetKey(["warehouse", name]) for name in ("matches", "team_match_stats", "odds", "xg")]
+# Features every match needs once a team has history (the first season of data is exempt).
+REQUIRED = ["pi_home_rating", "pi_away_rating", "elo_home", "elo_away", "form5_home_points", "form5_away_points"]
+R_HAT_MAX, ESS_MIN = 1.01, 400
+
+
+@dataclass
+class ModelInputs:
+    frame: pd.DataFrame  # matches (results on or after the as-of date hidden)
+    features: pd.DataFrame
+    as_of: dt.date
+
+
+def _tags(context: dg.AssetExecutionContext) -> dict[str, str]:
+    return {"dagster_run_id": context.run.run_id, "dagster_asset": context.asset_key.to_user_string()}
+
+
+@dg.asset(key=["models", "match_features"], group_name=GROUP, deps=UPSTREAM, kinds={"pandas"},
+          check_specs=[dg.AssetCheckSpec("no_missing_values", asset=["models", "match_features"], blocking=True,
+                                         description="Core features are present for every match after a "
+                                                     "team's first season in the data.")])
+def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelsResource):
+    """Point-in-time features of every match in the warehouse (pi-ratings, Elo, form, venue splits,
+    head-to-head, rest, promotion, pre-match market). Results on/after the as-of date are hidden."""
+    from football_pipeline.modelling import data
+
+    as_of = models.as_of_date()
+    frame = data.with_promoted(data.split_as_of(data.load_matches(warehouse.engine()), as_of))
+    feats = features.build_features(frame)
+    comp = frame["competition_id"] == models.competition
+    first_season = frame.loc[comp, "season"].min() if comp.any() else None
+    judged = comp & (frame["season"] != first_season)
+    missing = {name: int(feats.loc[judged, name].isna().sum()) for name in REQUIRED}
+    upcoming = int((comp & (frame["match_date"] >= pd.Timestamp(as_of))).sum())
+    yield dg.Output(ModelInputs(frame, feats, as_of), metadata={
+        "matches": len(frame), "features": feats.shape[1], "as_of": as_of.isoformat(),
+        "upcoming_fixtures": upcoming,
+        "missing_share": dg.MetadataValue.json({k: round(float(v), 4) for k, v in feats.isna().mean().items()
+                                                if v > 0}),
+    })
+    yield dg.AssetCheckResult(
+        check_name="no_missing_values", passed=not any(missing.values()) and bool(judged.any()),
+        metadata={"missing": dg.MetadataValue.json(missing), "matches_checked": int(judged.sum())},
+        description=None if judged.any() else f"no {models.competition} matches after its first season")
+
+
+@dg.asset(key=["models", "backtest"], group_name=GROUP, ins={"inputs": dg.AssetIn(["models", "match_features"])},
+          kinds={"mlflow", "sql"},
+          check_specs=[dg.AssetCheckSpec("enough_matches", asset=["models", "backtest"], blocking=True,
+                                         description="Every evaluation season has at least 100 scored matches "
+                                                     "predicted by every model."),
+                       dg.AssetCheckSpec("bayesian_beats_mle", asset=["models", "backtest"],
+                                         description="The Bayesian Dixon-Coles scores a lower RPS than the "
+                                                     "maximum-likelihood Dixon-Coles on the same windows.")])
+def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource,
+             warehouse: WarehouseResource):
+    """Walk-forward backtest of every model (refit at each step on what was known before it), scored
+    next to the de-vigged closing market; rows in `model_performance`, plots and predictions in MLflow."""
+    config = models.backtest_config()
+    result = run_backtest(inputs.frame, inputs.features, features.FEATURES, features.MARKET_FEATURES, config,
+                          log=context.log.info)
+    version = "backtest-" + hashlib.sha1(repr(config).encode()).hexdigest()[:10]
+    with tempfile.TemporaryDirectory() as scratch:
+        artifacts = _backtest_artifacts(result, Path(scratch))
+        overall = {m: result.score_of(m) for m in result.scores["model"].unique()} if len(result.scores) else {}
+        logged = tracking.log_run(
+            "backtest", params={"config": repr(config), "model_version": version},
+            metrics={f"{m}.{k}": v for m, s in overall.items() for k, v in s.items()
+                     if isinstance(v, float | int) and k not in ("season",)},
+            artifacts=artifacts, tags=_tags(context))
+        plot = artifacts["reliability.png"].read_bytes()
+    written = write_performance(warehouse.engine(), result, version, logged.run_id)
+    sizes = result.scores[result.scores["season"] != "all"].groupby("season")["n"].min().to_dict() \
+        if len(result.scores) else {}
+    short = [s for s in config.evaluation_seasons if sizes.get(s, 0) < 100]
+    yield dg.Output(result, metadata={
+        "mlflow_run_id": logged.run_id, "model_version": version, "model_performance_rows": written,
+        "scores": dg.MetadataValue.md(evaluate.format_scores(result.scores).join(["```\n", "\n```"])),
+        "reliability": dg.MetadataValue.md(_inline_png(plot)),
+        "refits": len(result.fits),
+    })
+    yield dg.AssetCheckResult(check_name="enough_matches", passed=not short,
+                              metadata={"scored_matches_per_season": dg.MetadataValue.json(sizes)},
+                              description=f"too few scored matches in {', '.join(short)}" if short else None)
+    bayes, mle = result.score_of(BAYES), result.score_of(MLE)
+    yield dg.AssetCheckResult(
+        check_name="bayesian_beats_mle", passed=bool(bayes and mle and bayes["rps"] < mle["rps"]),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"bayesian_rps": bayes.get("rps", float("nan")), "mle_rps": mle.get("rps", float("nan"))})
+
+
+def _inline_png(content: bytes) -> str:
+    import base64
+
+    return f"![reliability](data:image/png;base64,{base64.b64encode(content).decode()})"
+
+
+def _backtest_artifacts(result: BacktestResult, folder: Path) -> dict[str, Path]:
+    scored = result.predictions[result.predictions["result"].isin(["H", "D", "A"])]
+    calibrations = {}
+    for name in (ENSEMBLE, ENSEMBLE_NO_ODDS, BAYES, MARKET):
+        part = scored[scored["model"] == name]
+        if len(part):
+            calibrations[name] = metrics.calibration(part[production.P].to_numpy(),
+                                                     metrics.outcome_index(part["result"]))
+    out = {"reliability.png": folder / "reliability.png", "scores.csv": folder / "scores.csv",
+           "predictions.csv": folder / "predictions.csv", "refits.csv": folder / "refits.csv"}
+    metrics.reliability_png(calibrations, out["reliability.png"])
+    result.scores.to_csv(out["scores.csv"], index=False)
+    result.predictions.to_csv(out["predictions.csv"], index=False)
+    result.fits.to_csv(out["refits.csv"], index=False)
+    return out
+
+
+def write_performance(engine: sa.Engine, result: BacktestResult, version: str, run_id: str) -> int:
+    """Replace this backtest version's rows in `model_performance` (one transaction; re-runs are idempotent)."""
+    table = schema.model_performance
+    rows = []
+    for record in result.scores.to_dict("records"):
+        rows.append({
+            "model_name": record["model"], "model_version": version, "competition_id": result.config.competition,
+            "season": record["season"], "period_start": record["period_start"], "period_end": record["period_end"],
+            "n_matches": int(record["n"]), "accuracy": record["accuracy"], "log_loss": record["log_loss"],
+            "rps": record["rps"], "brier": record["brier"], "ece": record["ece"],
+            "calibration_slope": record["calibration_slope"],
+            "calibration_intercept": record["calibration_intercept"],
+            "market_rps": _number(record.get("market_rps")), "market_log_loss": _number(record.get("market_log_loss")),
+            "mlflow_run_id": run_id})
+    with engine.begin() as connection:
+        connection.execute(table.delete().where(table.c.model_version == version,
+                                                table.c.competition_id == result.config.competition))
+        if rows:
+            connection.execute(table.insert(), rows)
+    return len(rows)
+
+
+def _number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+@dg.asset(key=["models", "bayesian_dixon_coles"], group_name=GROUP, kinds={"jax", "mlflow"},
+          ins={"inputs": dg.AssetIn(["models", "match_features"])},
+          check_specs=[dg.AssetCheckSpec(name, asset=["models", "bayesian_dixon_coles"], blocking=True,
+                                         description=text) for name, text in (
+              ("r_hat", f"Worst split R-hat below {R_HAT_MAX}."),
+              ("effective_sample_size", f"Smallest bulk and tail ESS at least {ESS_MIN}."),
+              ("no_divergences", "No divergent transitions."))])
+def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource):
+    """The Bayesian Dixon-Coles posterior as of the as-of date (NUTS on JAX; convergence checks block)."""
+    window = production.production_window(inputs.frame, models.backtest_config(), inputs.as_of)
+    posterior = BayesianDixonColes(models.production_bayes()).fit(window, inputs.as_of)
+    d = posterior.diagnostics
+    with tempfile.TemporaryDirectory() as scratch:
+        summary = Path(scratch) / "posterior_summary.csv"
+        posterior_summary(posterior).to_csv(summary, index=False)
+        logged = tracking.log_run(BAYES, params={"config": repr(posterior.config), "as_of": inputs.as_of.isoformat(),
+                                                 "competition": models.competition},
+                                  metrics={**d, "fit_seconds": posterior.fit_seconds, "n_matches": posterior.n_matches},
+                                  artifacts={"posterior_summary.csv": summary}, tags=_tags(context))
+    yield dg.Output(production.thin(posterior), metadata={
+        "mlflow_run_id": logged.run_id, "matches": posterior.n_matches, "teams": len(posterior.teams),
+        "fit_seconds": round(posterior.fit_seconds, 2), **{k: float(v) for k, v in d.items()}})
+    yield dg.AssetCheckResult(check_name="r_hat", passed=bool(d["r_hat_max"] < R_HAT_MAX),
+                              metadata={"r_hat_max": float(d["r_hat_max"])})
+    yield dg.AssetCheckResult(check_name="effective_sample_size",
+                              passed=bool(min(d["ess_bulk_min"], d["ess_tail_min"]) >= ESS_MIN),
+                              metadata={"ess_bulk_min": float(d["ess_bulk_min"]),
+                                        "ess_tail_min": float(d["ess_tail_min"])})
+    yield dg.AssetCheckResult(check_name="no_divergences", passed=d["divergences"] == 0,
+                              metadata={"divergences": int(d["divergences"])})
+
+
+def posterior_summary(posterior: Posterior) -> pd.DataFrame:
+    rows = []
+    for name, values in posterior.samples.items():
+        labels = posterior.teams if name in ("attack", "defence") else \
+            posterior.seasons if name == "home_advantage" else None
+        columns = values.reshape(len(values), -1)
+        for k in range(columns.shape[1]):
+            v = columns[:, k]
+            label = labels[k] if labels is not None and k < len(labels) else (str(k) if columns.shape[1] > 1 else "")
+            rows.append({"parameter": name, "index": label, "mean": v.mean(), "sd": v.std(),
+                         "q05": float(pd.Series(v).quantile(0.05)), "q95": float(pd.Series(v).quantile(0.95))})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class BoostedModels:
+    xgboost: object
+    xgboost_no_odds: object
+    mle_fit: object
+    mle: DixonColesMLE
+
+
+@dg.asset(key=["models", "xgboost"], group_name=GROUP, kinds={"xgboost", "mlflow"},
+          ins={"inputs": dg.AssetIn(["models", "match_features"])})
+def xgboost_model(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource):
+    """XGBoost on the point-in-time features and Dixon-Coles strengths, with and without market inputs."""
+    config = models.backtest_config()
+    comp = inputs.frame[inputs.frame["competition_id"] == config.competition]
+    dc = mle_walk(comp, config)
+    with_odds, without = production.fit_xgboost(inputs.frame, inputs.features, dc, config, inputs.as_of,
+                                                features.FEATURES, features.MARKET_FEATURES)
+    mle = DixonColesMLE(config.mle)
+    mle_fit = mle.fit(production.production_window(inputs.frame, config, inputs.as_of), inputs.as_of)
+    with tempfile.TemporaryDirectory() as scratch:
+        importance = Path(scratch) / "feature_importance.csv"
+        with_odds.importance().to_csv(importance, index=False)
+        logged = tracking.log_run("xgboost", params={"config": repr(config.xgboost), "features": len(with_odds.features),
+                                                     "as_of": inputs.as_of.isoformat()},
+                                  metrics={"n_train": with_odds.n_train}, artifacts={"feature_importance.csv": importance},
+                                  tags=_tags(context))
+    top = with_odds.importance().head(10)
+    yield dg.Output(BoostedModels(with_odds, without, mle_fit, mle), metadata={
+        "mlflow_run_id": logged.run_id, "training_rows": with_odds.n_train,
+        "top_features": dg.MetadataValue.md(top.to_string(index=False).join(["```\n", "\n```"])),
+    })
+
+
+@dg.asset(key=["models", "ensemble"], group_name=GROUP, kinds={"lightgbm", "mlflow"},
+          ins={"inputs": dg.AssetIn(["models", "match_features"]), "result": dg.AssetIn(["models", "backtest"]),
+               "posterior": dg.AssetIn(["models", "bayesian_dixon_coles"]),
+               "boosted": dg.AssetIn(["models", "xgboost"])},
+          check_specs=[dg.AssetCheckSpec("beats_champion", asset=["models", "ensemble"], blocking=True,
+                                         description="The `champion` alias moves to this version only if its "
+                                                     "backtest RPS beats the champion's; otherwise the "
+                                                     "champion stays in service.")])
+def ensemble(context: dg.AssetExecutionContext, inputs: ModelInputs, result: BacktestResult, posterior: Posterior,
+             boosted: BoostedModels, models: ModelsResource):
+    """The production stack (LightGBM over Bayesian, XGBoost and the pre-match market), registered in
+    MLflow as one pyfunc model; the champion alias moves only on a better backtest."""
+    config = models.backtest_config()
+    stacks, form = production.fit_stacks(result.oos, inputs.as_of, config)
+    model = production.EnsembleModel(posterior, boosted.xgboost, boosted.xgboost_no_odds, stacks, form,
+                                     features.MARKET_FEATURES, inputs.as_of, stacks[ENSEMBLE].n_train,
+                                     {"backtest": repr(config)})
+    rows = production.upcoming(inputs.frame, models.competition, inputs.as_of)
+    fixtures = production.fixture_inputs(inputs.frame, inputs.features, rows, boosted.mle_fit, boosted.mle)
+    score = result.score_of(ENSEMBLE).get("rps", float("nan"))
+    logged = tracking.log_run(
+        "ensemble", params={"as_of": inputs.as_of.isoformat(), "competition": models.competition,
+                            "backtest": repr(config), "stack": repr(config.stack)},
+        metrics={"backtest_rps": score, "stack_rows": stacks[ENSEMBLE].n_train,
+                 **{f"form_{k}": v for k, v in form.items()}},
+        tags=_tags(context), model=model, model_name=models.registered_model,
+        input_example=fixtures.head(3) if len(fixtures) else None)
+    promotion = tracking.promote_if_better(models.registered_model, logged.registered_version, score)
+    preview = model.predict_frame(fixtures) if len(fixtures) else pd.DataFrame()
+    yield dg.Output(model, metadata={
+        "mlflow_run_id": logged.run_id, "registered_model": models.registered_model,
+        "version": str(logged.registered_version), "backtest_rps": score, "promotion": promotion.reason,
+        "upcoming_fixtures": len(fixtures),
+        "preview": dg.MetadataValue.md(
+            pd.concat([rows[["match_date", "home_team_id", "away_team_id"]], preview[production.P].round(3)], axis=1)
+            .head(10).to_string(index=False).join(["```\n", "\n```"]) if len(preview) else "(no upcoming fixtures)")})
+    tie = promotion.previous_score is not None and abs(promotion.previous_score - score) < 1e-9
+    yield dg.AssetCheckResult(
+        check_name="beats_champion", passed=promotion.promoted,
+        severity=dg.AssetCheckSeverity.WARN if tie else dg.AssetCheckSeverity.ERROR,
+        description=promotion.reason, metadata={"backtest_rps": score, "champion_rps": promotion.previous_score})
+
+
+ASSETS = [match_features, backtest, bayesian_dixon_coles, xgboost_model, ensemble]

@@ -1,0 +1,282 @@
+"""Walk-forward backtest: refit every model at each matchweek on what was known before it, predict the
+matchweek, move on. Never a random split: every prediction is out of sample in time.
+
+A *matchweek* starts on the first match date on which a team plays that has already played since the
+last refit, so every model has seen each team's previous result (cadence "matchweek"; "week" and
+"month" are coarser calendars for quick runs). The stack (LightGBM) trains only on predictions the
+base models made in earlier steps; `burn_in_seasons` before the evaluation seasons are walked to give
+it history. Reference baselines: the de-vigged (Shin) closing market on the same matches, and a
+maximum-likelihood Dixon-Coles on the same windows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from football_pipeline.modelling import market, metrics
+from football_pipeline.modelling.boosting import StackConfig, StackModel, XGBoostConfig, XGBoostModel
+from football_pipeline.modelling.dixon_coles import BayesianDixonColes, DixonColesConfig
+from football_pipeline.modelling.dixon_coles import predict as bayes_predict
+from football_pipeline.modelling.mle import DixonColesMLE, MLEConfig
+
+BAYES, MLE, XGB, XGB_NO_ODDS = "bayesian_dixon_coles", "dixon_coles_mle", "xgboost", "xgboost_no_odds"
+MARKET, MARKET_OPEN = "market", "market_pre_match"
+ENSEMBLE, ENSEMBLE_NO_ODDS = "ensemble", "ensemble_no_odds"
+STACKS = {ENSEMBLE: (BAYES, XGB, MARKET_OPEN), ENSEMBLE_NO_ODDS: (BAYES, XGB_NO_ODDS)}
+MODELS = (BAYES, MLE, XGB, XGB_NO_ODDS, ENSEMBLE, ENSEMBLE_NO_ODDS, MARKET_OPEN, MARKET)
+DC_FEATURES = ["dc_home_attack", "dc_home_defence", "dc_away_attack", "dc_away_defence", "dc_p_home", "dc_p_draw",
+               "dc_p_away", "dc_expected_home_goals", "dc_expected_away_goals"]
+P = ["p_home", "p_draw", "p_away"]
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    competition: str = "E0"
+    evaluation_seasons: tuple[str, ...] = ("2018-2019", "2019-2020", "2020-2021", "2021-2022", "2022-2023")
+    window_seasons: int = 3  # seasons of the competition in each Dixon-Coles fit, the current one included
+    cadence: str = "matchweek"  # matchweek | week | month
+    burn_in_seasons: int = 1
+    bayes: DixonColesConfig = field(default_factory=DixonColesConfig)
+    mle: MLEConfig = field(default_factory=MLEConfig)
+    xgboost: XGBoostConfig = field(default_factory=XGBoostConfig)
+    stack: StackConfig = field(default_factory=StackConfig)
+    bayesian: bool = True  # False: skip the Bayesian model (and the stacks built on it)
+
+
+def blocks(frame: pd.DataFrame, cadence: str = "matchweek") -> list[tuple[pd.Timestamp, np.ndarray]]:
+    """(refit date, row positions) per block of `frame` (one competition), in time order."""
+    dates = pd.to_datetime(frame["match_date"]).to_numpy()
+    order = np.argsort(dates, kind="stable")
+    out: list[tuple[pd.Timestamp, list[int]]] = []
+    played: set[str] = set()
+    current_key = None
+    for position in order:
+        day = pd.Timestamp(dates[position])
+        teams = {frame["home_team_id"].iat[position], frame["away_team_id"].iat[position]}
+        if cadence == "matchweek":
+            new = not out or (day != out[-1][0] and bool(teams & played))
+        elif cadence == "week":
+            key = day.to_period("W-SUN")
+            new, current_key = key != current_key, key
+        elif cadence == "month":
+            key = day.to_period("M")
+            new, current_key = key != current_key, key
+        else:
+            raise ValueError(f"unknown cadence {cadence!r}: matchweek, week or month")
+        if new:
+            out.append((day, []))
+            played = set()
+        out[-1][1].append(position)
+        played |= teams
+    return [(start, np.asarray(rows)) for start, rows in out]
+
+
+def window(comp: pd.DataFrame, season: str, start: pd.Timestamp, seasons: int) -> pd.DataFrame:
+    """Played matches of the last `seasons` seasons up to `season`, before `start`."""
+    keys = sorted(k for k in comp["season"].unique() if k <= season)[-seasons:]
+    return comp[comp["season"].isin(keys) & (comp["match_date"] < start) & comp["home_goals"].notna()]
+
+
+def closing_market(frame: pd.DataFrame) -> np.ndarray:
+    return market.shin(frame[["odds_close_home", "odds_close_draw", "odds_close_away"]].to_numpy(dtype=float))
+
+
+def pre_match_market(frame: pd.DataFrame) -> np.ndarray:
+    return market.shin(frame[["odds_open_home", "odds_open_draw", "odds_open_away"]].to_numpy(dtype=float))
+
+
+def mle_walk(comp: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
+    """Point-in-time Dixon-Coles strengths and MLE probabilities for every match of the competition
+    (NaN in its first season of data): each block uses a fit on matches before the block only."""
+    model = DixonColesMLE(config.mle)
+    out = pd.DataFrame(np.nan, index=comp.index, columns=DC_FEATURES)
+    first_season = comp["season"].min()
+    for start, rows in blocks(comp, config.cadence):
+        part = comp.iloc[rows]
+        season = part["season"].iat[0]
+        if season == first_season:
+            continue
+        train = window(comp, season, start, config.window_seasons)
+        if len(train) < 100:
+            continue
+        fit = model.fit(train, start.date())
+        p = model.predict(fit, part["home_team_id"], part["away_team_id"])
+        home = np.array([fit.strengths(t) for t in part["home_team_id"]])
+        away = np.array([fit.strengths(t) for t in part["away_team_id"]])
+        out.loc[part.index, "dc_home_attack"] = home[:, 0]
+        out.loc[part.index, "dc_home_defence"] = home[:, 1]
+        out.loc[part.index, "dc_away_attack"] = away[:, 0]
+        out.loc[part.index, "dc_away_defence"] = away[:, 1]
+        for column in ("p_home", "p_draw", "p_away", "expected_home_goals", "expected_away_goals"):
+            out.loc[part.index, f"dc_{column}"] = p[column].to_numpy()
+    return out
+
+
+@dataclass
+class BacktestResult:
+    predictions: pd.DataFrame  # long: one row per match and model
+    scores: pd.DataFrame  # per model x season (and "all"), on the matches every model predicted
+    fits: pd.DataFrame  # per refit: date, seconds, diagnostics
+    oos: pd.DataFrame  # wide out-of-sample history (for training a production stack)
+    config: BacktestConfig
+
+    def score_of(self, model: str, season: str = "all") -> dict:
+        row = self.scores[(self.scores["model"] == model) & (self.scores["season"] == season)]
+        return row.iloc[0].to_dict() if len(row) else {}
+
+
+def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: list[str], market_features: list[str],
+                 config: BacktestConfig | None = None, log: Callable[[str], None] = lambda _: None) -> BacktestResult:
+    """`frame`: `data.with_promoted(data.load_matches(...))` (any competitions; the backtest's is
+    `config.competition`); `features`: `features.build_features(frame)` (same index)."""
+    config = config or BacktestConfig()
+    comp = frame[frame["competition_id"] == config.competition].sort_values(["match_date", "match_id"])
+    seasons = sorted(comp["season"].unique())
+    missing = [s for s in config.evaluation_seasons if s not in seasons]
+    if missing:
+        raise ValueError(f"{config.competition}: no matches for evaluation season(s) {', '.join(missing)} "
+                         f"(seasons present: {', '.join(seasons) or 'none'})")
+    first_eval = seasons.index(min(config.evaluation_seasons))
+    if first_eval == 0:
+        raise ValueError(f"{config.competition}: evaluation starts with the first season in the data "
+                         f"({seasons[0]}); earlier seasons are needed for training")
+    run_seasons = set(seasons[max(0, first_eval - config.burn_in_seasons):]) & (
+        set(config.evaluation_seasons) | set(seasons[max(0, first_eval - config.burn_in_seasons):first_eval]))
+    started = time.perf_counter()
+    dc = mle_walk(comp, config)
+    log(f"Dixon-Coles MLE walk over {len(seasons)} seasons in {time.perf_counter() - started:.1f} s")
+    x = features.loc[comp.index].join(dc)
+    no_odds = [*feature_names, *DC_FEATURES]
+    with_odds = [*no_odds, *market_features]
+    outcome = pd.Series(np.nan, index=comp.index)
+    played = comp["result"].isin(["H", "D", "A"])
+    outcome[played] = metrics.outcome_index(comp.loc[played, "result"])
+    oos = pd.DataFrame(index=comp.index)
+    oos["match_date"] = comp["match_date"]
+    oos["season"] = comp["season"]
+    oos["result"] = comp["result"]
+    pre = pre_match_market(comp)
+    for k, column in enumerate(P):
+        oos[f"{MARKET_OPEN}_{column}"] = pre[:, k]
+        oos[f"{MLE}_{column}"] = dc[f"dc_{column}"]
+    closing = closing_market(comp)
+    bayes = BayesianDixonColes(config.bayes) if config.bayesian else None
+    fits = []
+    base = [BAYES, XGB, XGB_NO_ODDS, MARKET_OPEN] if config.bayesian else [XGB, XGB_NO_ODDS, MARKET_OPEN]
+    stacks = {name: models for name, models in STACKS.items() if config.bayesian or BAYES not in models}
+    for step, (start, rows) in enumerate(b for b in blocks(comp, config.cadence)
+                                         if comp["season"].iat[b[1][0]] in run_seasons):
+        t0 = time.perf_counter()
+        part = comp.iloc[rows]
+        season = part["season"].iat[0]
+        record = {"refit_date": start.date(), "season": season, "n_predicted": len(part)}
+        if bayes is not None:
+            train = window(comp, season, start, config.window_seasons)
+            posterior = bayes.fit(train, start.date(), seed=step, warm=step > 0)
+            p = bayes_predict(posterior, list(part["home_team_id"]), list(part["away_team_id"]), season,
+                              part["home_newness"].to_numpy(), part["away_newness"].to_numpy())
+            for column in P:
+                oos.loc[part.index, f"{BAYES}_{column}"] = p[column].to_numpy()
+            record.update({"bayes_seconds": posterior.fit_seconds, "n_train": posterior.n_matches,
+                           **{f"bayes_{k}": v for k, v in posterior.diagnostics.items()}})
+        earlier = (comp["match_date"] < start) & played & x["dc_p_home"].notna()
+        for name, columns in ((XGB, with_odds), (XGB_NO_ODDS, no_odds)):
+            model = XGBoostModel(columns, config.xgboost).fit(x[earlier], outcome[earlier].to_numpy(dtype=int))
+            p = model.predict_proba(x.loc[part.index])
+            for k, column in enumerate(P):
+                oos.loc[part.index, f"{name}_{column}"] = p[:, k]
+        _record_form(oos, base, part.index, start, config.stack.form_window)
+        if season in config.evaluation_seasons:
+            history = oos[(oos["match_date"] < start) & oos["result"].notna()]
+            for name, models in stacks.items():
+                try:
+                    stack = StackModel(list(models), config.stack).fit(history, start)
+                except ValueError as error:
+                    log(f"{start.date()} {name}: {error}")
+                    continue
+                p = stack.predict_proba(oos.loc[part.index])
+                for k, column in enumerate(P):
+                    oos.loc[part.index, f"{name}_{column}"] = p[:, k]
+        record["seconds"] = time.perf_counter() - t0
+        fits.append(record)
+        log(f"{start.date()} {season}: {len(part)} matches, step {record['seconds']:.1f} s")
+    for k, column in enumerate(P):
+        oos[f"{MARKET}_{column}"] = closing[:, k]
+    evaluated = oos[oos["season"].isin(config.evaluation_seasons)]
+    predictions = long_predictions(comp.loc[evaluated.index], evaluated)
+    return BacktestResult(predictions, score_table(predictions), pd.DataFrame(fits), oos, config)
+
+
+def _record_form(oos: pd.DataFrame, models: list[str], index, start: pd.Timestamp, window_size: int) -> None:
+    """Each base model's mean RPS over its last `window_size` scored predictions before `start`."""
+    scored = oos[(oos["match_date"] < start) & oos["result"].notna()]
+    for name in models:
+        columns = [f"{name}_{c}" for c in P]
+        if columns[0] not in scored:
+            continue
+        recent = scored.dropna(subset=columns).tail(window_size)
+        value = float(metrics.rps(_normalised(recent[columns].to_numpy(dtype=float)),
+                                  metrics.outcome_index(recent["result"])).mean()) if len(recent) else np.nan
+        oos.loc[index, f"{name}_form"] = value
+
+
+def _normalised(p: np.ndarray) -> np.ndarray:
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def long_predictions(comp: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for name in MODELS:
+        columns = [f"{name}_{c}" for c in P]
+        if columns[0] not in wide:
+            continue
+        values = wide[columns].to_numpy(dtype=float)
+        keep = np.isfinite(values).all(axis=1)
+        values = _normalised(values[keep])
+        rows = comp[keep]
+        parts.append(pd.DataFrame({
+            "match_id": rows["match_id"].to_numpy(), "date": rows["match_date"].dt.date.to_numpy(),
+            "competition": rows["competition_id"].to_numpy(), "season": rows["season"].to_numpy(),
+            "home_team": rows["home_team_id"].to_numpy(), "away_team": rows["away_team_id"].to_numpy(),
+            "model": name, "p_home": values[:, 0], "p_draw": values[:, 1], "p_away": values[:, 2],
+            "result": rows["result"].to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["match_id", "date", "competition", "season", "home_team", "away_team", "model", *P, "result"])
+
+
+def score_table(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Scores per model and season (and over all seasons) on the matches every model predicted; the
+    closing market's RPS and log loss on those same matches beside each row."""
+    scored = predictions[predictions["result"].isin(["H", "D", "A"])]
+    models = [m for m in MODELS if m in set(scored["model"]) and m != MARKET]
+    if not models:
+        return pd.DataFrame()
+    common = set.intersection(*(set(scored.loc[scored["model"] == m, "match_id"]) for m in models))
+    market_rows = scored[scored["model"] == MARKET].set_index("match_id")
+    rows = []
+    for name in [*models, MARKET] if len(market_rows) else models:
+        mine = scored[(scored["model"] == name) & scored["match_id"].isin(common)]
+        for season, part in [*mine.groupby("season"), ("all", mine)]:
+            if part.empty:
+                continue
+            result = metrics.score(part[P].to_numpy(), metrics.outcome_index(part["result"]))
+            row = {"model": name, "season": season, "period_start": part["date"].min(),
+                   "period_end": part["date"].max(), **result.as_dict()}
+            same = market_rows.reindex(part["match_id"]).dropna(subset=P)
+            if len(same):
+                y = metrics.outcome_index(same["result"])
+                row["market_n"] = len(same)
+                row["market_rps"] = float(metrics.rps(same[P].to_numpy(), y).mean())
+                row["market_log_loss"] = float(metrics.log_loss(same[P].to_numpy(), y).mean())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def as_of_date(value: str | dt.date) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)

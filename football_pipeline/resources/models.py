@@ -1,0 +1,44 @@
+"""Model settings as a Dagster resource: which competition, as of when, how the backtest walks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+from pydantic import Field
+
+from football_pipeline import settings
+from football_pipeline.modelling.backtest import BacktestConfig
+from football_pipeline.modelling.dixon_coles import DixonColesConfig
+
+
+class ModelsResource(dg.ConfigurableResource):
+    """Defaults suit the embedded `make run` (a monthly walk over the last season and a half, lighter
+    sampling in the backtest); a deployment sets the cadence to `matchweek` and more draws."""
+
+    competition: str = Field(default="E0", description="competition the models predict")
+    as_of: str | None = Field(default=None, description="ISO date splitting history from upcoming fixtures; "
+                              "default $FOOTBALL_PIPELINE_AS_OF or a date in the last bundled season")
+    evaluation_seasons: str = Field(default="2022-2023", description="comma-separated backtest seasons")
+    burn_in_seasons: int = Field(default=1, description="seasons walked before evaluation to train the stack")
+    window_seasons: int = 3
+    cadence: str = Field(default="month", description="backtest refit cadence: matchweek, week or month")
+    backtest_draws: int = Field(default=250, description="NUTS draws per chain in backtest refits")
+    draws: int = Field(default=1000, description="NUTS draws per chain of the production fit")
+    chains: int = 4
+    warmup: int = 1000
+    registered_model: str = Field(default="football-pipeline-ensemble", description="MLflow registry name")
+
+    def as_of_date(self) -> dt.date:
+        return dt.date.fromisoformat(self.as_of) if self.as_of else settings.as_of_date()
+
+    def production_bayes(self) -> DixonColesConfig:
+        return DixonColesConfig(num_warmup=self.warmup, num_samples=self.draws, num_chains=self.chains)
+
+    def backtest_config(self) -> BacktestConfig:
+        return BacktestConfig(
+            competition=self.competition,
+            evaluation_seasons=tuple(s.strip() for s in self.evaluation_seasons.split(",") if s.strip()),
+            window_seasons=self.window_seasons, cadence=self.cadence, burn_in_seasons=self.burn_in_seasons,
+            bayes=DixonColesConfig(num_warmup=min(self.warmup, 500), num_samples=self.backtest_draws,
+                                   num_chains=self.chains, warm_warmup=150))
