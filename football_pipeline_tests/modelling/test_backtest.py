@@ -1,0 +1,236 @@
+"""The walk-forward backtest engine (backtest.py): refit calendars, training windows, point-in-time
+Dixon-Coles strengths, and a fast run (no Bayesian model) on real Premier League seasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from football_pipeline.modelling import features, market, metrics
+from football_pipeline.modelling.backtest import (
+    DC_FEATURES,
+    MARKET,
+    MARKET_OPEN,
+    MIN_TRAIN,
+    MLE,
+    XGB,
+    XGB_NO_ODDS,
+    BacktestConfig,
+    blocks,
+    mle_walk,
+    run_backtest,
+    score_table,
+    window,
+)
+from football_pipeline.modelling.boosting import XGBoostConfig
+from football_pipeline_tests.modelling.test_data import real_frame
+
+P = ["p_home", "p_draw", "p_away"]
+FAST = dict(cadence="month", burn_in_seasons=1, bayesian=False, xgboost=XGBoostConfig(n_estimators=20, n_jobs=1))
+
+
+def _matches(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["match_date", "home_team_id", "away_team_id"]).assign(
+        match_date=lambda f: pd.to_datetime(f["match_date"]))
+
+
+def _as_lists(result) -> list[tuple[str, list[int]]]:
+    return [(str(start.date()), list(rows)) for start, rows in result]
+
+
+# --- refit calendars ---------------------------------------------------------------------------------
+
+
+def test_matchweek_starts_when_a_team_would_play_again():
+    frame = _matches([
+        ("2021-08-14", "a", "b"), ("2021-08-14", "c", "d"), ("2021-08-15", "e", "f"),  # round 1 over two days
+        ("2021-08-16", "g", "h"),
+        ("2021-08-21", "b", "c"),  # b played on the 14th: a new matchweek
+        ("2021-08-21", "a", "d"),  # same day as the refit: stays in it although a and d played in round 1
+        ("2021-08-22", "e", "g"), ("2021-08-22", "f", "h"),
+        ("2021-08-24", "a", "e"),  # a already played in this matchweek
+    ])
+    assert _as_lists(blocks(frame, "matchweek")) == [
+        ("2021-08-14", [0, 1, 2, 3]), ("2021-08-21", [4, 5, 6, 7]), ("2021-08-24", [8])]
+
+
+def test_matchweek_ignores_row_order_and_returns_positions():
+    frame = _matches([("2021-08-21", "b", "c"), ("2021-08-14", "a", "b"), ("2021-08-15", "c", "d")])
+    assert _as_lists(blocks(frame, "matchweek")) == [("2021-08-14", [1, 2]), ("2021-08-21", [0])]
+    # A postponed match squeezed in midweek between two rounds starts its own block only if a team repeats.
+    frame = _matches([("2021-08-14", "a", "b"), ("2021-08-17", "c", "d"), ("2021-08-18", "a", "c")])
+    assert _as_lists(blocks(frame, "matchweek")) == [("2021-08-14", [0, 1]), ("2021-08-18", [2])]
+
+
+def test_week_and_month_calendars():
+    frame = _matches([
+        ("2021-08-29", "a", "b"),  # Sunday
+        ("2021-08-30", "c", "d"),  # Monday: a new week, same month
+        ("2021-09-05", "a", "c"),  # Sunday of that week; a new month
+        ("2021-09-06", "b", "d"),  # Monday
+    ])
+    assert _as_lists(blocks(frame, "week")) == [
+        ("2021-08-29", [0]), ("2021-08-30", [1, 2]), ("2021-09-06", [3])]
+    assert _as_lists(blocks(frame, "month")) == [("2021-08-29", [0, 1]), ("2021-09-05", [2, 3])]
+    assert blocks(frame.iloc[:0], "month") == []
+
+
+def test_unknown_cadence_is_an_error():
+    with pytest.raises(ValueError, match="unknown cadence 'fortnight'"):
+        blocks(_matches([("2021-08-14", "a", "b")]), "fortnight")
+
+
+# --- training windows --------------------------------------------------------------------------------
+
+
+def test_window_takes_the_last_seasons_and_played_matches_before_the_start():
+    comp = pd.DataFrame({
+        "season": ["2018-2019", "2019-2020", "2020-2021", "2020-2021", "2020-2021", "2021-2022"],
+        "match_date": pd.to_datetime(["2019-01-01", "2020-01-01", "2020-10-01", "2021-01-01", "2021-03-01",
+                                      "2021-09-01"]),
+        "home_goals": [1.0, 2.0, 0.0, np.nan, 3.0, 1.0]})
+    out = window(comp, "2020-2021", pd.Timestamp("2021-03-01"), seasons=2)
+    assert list(out.index) == [1, 2]  # 2018-19 too old; the NaN is unplayed; 1 March is the start itself
+    assert list(window(comp, "2020-2021", pd.Timestamp("2021-06-01"), seasons=1).index) == [2, 4]
+    # A later season never leaks in, even when its dates are before the start.
+    assert 5 not in window(comp, "2020-2021", pd.Timestamp("2030-01-01"), seasons=5).index
+
+
+# --- point-in-time Dixon-Coles strengths -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_seasons() -> pd.DataFrame:
+    frame = real_frame()
+    return frame[frame["season"].isin(["2019-2020", "2020-2021"])].copy()
+
+
+def test_mle_walk_features_never_see_their_own_block_or_later(two_seasons):
+    config = BacktestConfig(cadence="month")
+    starts = [start for start, rows in blocks(two_seasons, "month") if two_seasons["season"].iat[rows[0]] == "2020-2021"]
+    comp = two_seasons[two_seasons["match_date"] < starts[5]]  # five monthly refits are enough
+    cut = starts[3]
+    before = mle_walk(comp, config)
+    assert list(before.columns) == DC_FEATURES
+    assert before.loc[comp["season"] == "2019-2020"].isna().all().all()  # no earlier season to fit on
+    assert before.loc[comp["season"] == "2020-2021"].notna().all().all()
+    # Rewrite every result from the cut on (other scores, some matches not played at all).
+    altered = comp.copy()
+    later = altered["match_date"] >= cut
+    rng = np.random.default_rng(0)
+    altered.loc[later, "home_goals"] = rng.integers(0, 7, later.sum()).astype(float)
+    altered.loc[later, "away_goals"] = rng.integers(0, 7, later.sum()).astype(float)
+    altered.loc[later & (rng.random(len(altered)) < 0.2), ["home_goals", "away_goals"]] = np.nan
+    after = mle_walk(altered, config)
+    # The cut's own block is fitted on matches before it: unchanged too.
+    known = comp["match_date"] < starts[4]
+    pd.testing.assert_frame_equal(after[known], before[known])
+    assert not np.allclose(after.loc[~known, "dc_p_home"], before.loc[~known, "dc_p_home"])
+    p = before.loc[known & (comp["season"] == "2020-2021"), ["dc_p_home", "dc_p_draw", "dc_p_away"]]
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+
+
+# --- a whole (fast) walk-forward run -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run():
+    frame = real_frame()
+    feats = features.build_features(frame)
+    config = BacktestConfig(evaluation_seasons=("2021-2022",), **FAST)
+    return frame, run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES, config)
+
+
+def test_one_prediction_per_match_and_model(run):
+    frame, result = run
+    predictions = result.predictions
+    assert set(predictions["model"]) == {MLE, XGB, XGB_NO_ODDS, MARKET_OPEN, MARKET}  # no Bayesian, no stacks
+    evaluation = frame[frame["season"] == "2021-2022"]
+    for model, part in predictions.groupby("model"):
+        assert len(part) == 380 and part["match_id"].is_unique, model
+        assert set(part["match_id"]) == set(evaluation["match_id"]), model
+    assert set(predictions["season"]) == {"2021-2022"}
+    np.testing.assert_allclose(predictions[P].sum(axis=1), 1.0, atol=1e-9)
+    assert (predictions[P] > 0).all().all()
+    # Burn-in season walked (to give the stacks history) but not scored; one refit per month.
+    assert set(result.fits["season"]) == {"2020-2021", "2021-2022"}
+    assert result.fits["n_predicted"].sum() == 2 * 380
+    assert result.oos.loc[frame["season"] == "2020-2021", f"{XGB}_p_home"].notna().all()
+
+
+def test_market_row_is_the_shin_devig_of_closing_odds(run):
+    frame, result = run
+    rows = result.predictions[result.predictions["model"] == MARKET].set_index("match_id")
+    source = frame.set_index("match_id").loc[rows.index]
+    expected = market.shin(source[["odds_close_home", "odds_close_draw", "odds_close_away"]].to_numpy())
+    np.testing.assert_allclose(rows[P].to_numpy(), expected, atol=1e-9)
+    opening = result.predictions[result.predictions["model"] == MARKET_OPEN].set_index("match_id").loc[rows.index]
+    assert not np.allclose(opening[P].to_numpy(), expected)  # the pre-match line is a different price
+    assert (rows["result"] == source["result"]).all()
+
+
+def test_scores_table_has_every_model_and_the_market_beside_it(run):
+    _, result = run
+    scores = result.scores
+    assert set(scores["model"]) == {MLE, XGB, XGB_NO_ODDS, MARKET_OPEN, MARKET}
+    assert set(scores["season"]) == {"2021-2022", "all"}
+    overall = scores[scores["season"] == "all"].set_index("model")
+    assert (overall["n"] == 380).all()
+    assert (overall["market_n"] == 380).all()
+    market_rps = overall.loc[MARKET, "rps"]
+    np.testing.assert_allclose(overall["market_rps"], market_rps)
+    assert result.score_of(MLE)["rps"] == pytest.approx(overall.loc[MLE, "rps"])
+    assert result.score_of("no-such-model") == {}
+    # Honest out-of-sample numbers: better than base rates, not better than the closing line by much.
+    for model, row in overall.iterrows():
+        assert market_rps - 0.003 < row["rps"] < 0.215, model
+        assert 0.40 < row["accuracy"] < 0.62, model
+
+
+def test_score_table_scores_only_matches_every_model_predicted():
+    y = ["H", "D", "A", "H"]
+    rows = []
+    for model, ids in (("xgboost", [1, 2, 3, 4]), ("dixon_coles_mle", [1, 2, 3]), ("market", [1, 2, 3, 4])):
+        for i in ids:
+            rows.append({"match_id": i, "date": pd.Timestamp("2022-01-01") + pd.Timedelta(days=i),
+                         "season": "2021-2022", "model": model, "p_home": 0.5, "p_draw": 0.3, "p_away": 0.2,
+                         "result": y[i - 1]})
+    rows.append({**rows[0], "match_id": 9, "result": None})  # unplayed: never scored
+    scores = score_table(pd.DataFrame(rows))
+    assert (scores["n"] == 3).all()
+    assert list(scores["model"].unique()) == ["dixon_coles_mle", "xgboost", "market"]  # MODELS order, market last
+    expected = metrics.rps(np.tile([0.5, 0.3, 0.2], (3, 1)), metrics.outcome_index(y[:3])).mean()
+    np.testing.assert_allclose(scores["rps"], expected)
+    np.testing.assert_allclose(scores["market_rps"], expected)
+    assert score_table(pd.DataFrame(rows[:0], columns=list(rows[0]))).empty
+
+
+def test_evaluation_season_errors():
+    frame = real_frame()
+    feats = pd.DataFrame(index=frame.index)
+    with pytest.raises(ValueError, match="first season in the data"):
+        run_backtest(frame, feats, [], [], BacktestConfig(evaluation_seasons=("2018-2019", "2019-2020"), **FAST))
+    with pytest.raises(ValueError, match=r"no matches for evaluation season\(s\) 2030-2031"):
+        run_backtest(frame, feats, [], [], BacktestConfig(evaluation_seasons=("2021-2022", "2030-2031"), **FAST))
+    with pytest.raises(ValueError, match="seasons present: none"):
+        run_backtest(frame, feats, [], [], BacktestConfig(competition="SP1", evaluation_seasons=("2021-2022",),
+                                                          **FAST))
+
+
+def test_xgboost_sits_out_until_enough_earlier_matches_have_features(two_seasons):
+    """Evaluating the second season in the data: Dixon-Coles features exist only from that season on, so the
+    first refits have (almost) nothing to train XGBoost on; it sits out those steps instead of failing, and
+    the scores are taken on the matches every model predicted."""
+    feats = features.build_features(two_seasons)
+    config = BacktestConfig(evaluation_seasons=("2020-2021",), **{**FAST, "burn_in_seasons": 0})
+    result = run_backtest(two_seasons, feats, features.FEATURES, features.MARKET_FEATURES, config)
+    fits = result.fits
+    assert fits["xgboost_train"].iat[0] == 0
+    assert fits["xgboost_train"].is_monotonic_increasing
+    counts = result.predictions["model"].value_counts()
+    assert counts[MLE] == counts[MARKET] == 380
+    trained = int(fits.loc[fits["xgboost_train"] >= MIN_TRAIN, "n_predicted"].sum())
+    assert 0 < trained < 380
+    assert counts[XGB] == counts[XGB_NO_ODDS] == trained
+    assert (result.scores["n"] == trained).all()

@@ -1,0 +1,161 @@
+"""XGBoost on features and the LightGBM stack over base models' out-of-sample probabilities (boosting.py),
+on outcomes simulated from known probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from football_pipeline.modelling import metrics
+from football_pipeline.modelling.boosting import (
+    StackConfig,
+    StackModel,
+    XGBoostConfig,
+    XGBoostModel,
+    pool_weights,
+)
+
+AS_OF = pd.Timestamp("2024-01-01")
+P = ["p_home", "p_draw", "p_away"]
+
+
+def simulate(n: int, seed: int, sharpen: float = 2.0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """A history of `n` matches over two years before AS_OF whose outcomes are drawn from `truth`, with three
+    base models: `truth` (the generating distribution), `noise` (unrelated Dirichlet draws) and `over`
+    (the truth with its logits multiplied by `sharpen`: overconfident)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0.0, 0.8, (n, 3))
+    logits[:, 0] += 0.3
+    truth = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = (truth.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1)
+    over = np.exp(sharpen * logits) / np.exp(sharpen * logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame({
+        "match_date": AS_OF - pd.to_timedelta(np.sort(rng.integers(1, 700, n))[::-1], unit="D"),
+        "result": np.array(["H", "D", "A"])[y]})
+    for name, p in (("truth", truth), ("noise", rng.dirichlet([2, 2, 2], n)), ("over", over)):
+        for k, column in enumerate(P):
+            frame[f"{name}_{column}"] = p[:, k]
+    return frame, truth, y
+
+
+@pytest.fixture(scope="module")
+def history():
+    return simulate(3000, 0)
+
+
+@pytest.fixture(scope="module")
+def stack(history):
+    frame, _, _ = history
+    return StackModel(["truth", "noise"]).fit(frame, AS_OF)
+
+
+def _columns(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return frame[[f"{name}_{c}" for c in P]].to_numpy()
+
+
+# --- the linear pool ---------------------------------------------------------------------------------
+
+
+def test_pool_weights_go_to_the_generating_distribution(history):
+    frame, truth, y = history
+    weights = pool_weights([_columns(frame, "noise"), truth], y, np.ones(len(y)))
+    assert weights.shape == (2,) and weights.sum() == pytest.approx(1.0)
+    assert weights[1] > 0.95
+
+
+def test_pool_weights_follow_recent_performance():
+    """Model `a` is the truth on the newest half of the rows and noise on the oldest, `b` the reverse: a
+    recency weighting favours `a`, the reversed weighting `b`."""
+    frame, truth, y = simulate(3000, 1)
+    noise = _columns(frame, "noise")
+    newest = np.arange(len(y)) >= len(y) // 2
+    a = np.where(newest[:, None], truth, noise)
+    b = np.where(newest[:, None], noise, truth)
+    recency = 0.5 ** (np.arange(len(y))[::-1] / 300)
+    assert pool_weights([a, b], y, recency)[0] > 0.8
+    assert pool_weights([a, b], y, recency[::-1])[1] > 0.8
+
+
+# --- the stack ---------------------------------------------------------------------------------------
+
+
+def test_stack_over_the_truth_needs_little_boosting(stack, history):
+    frame, truth, y = history
+    assert stack.n_train == len(frame)
+    assert stack.weights_by_model()["truth"] > 0.95
+    # The pool is already the generating distribution: the hold-out keeps few LightGBM rounds (of 40)
+    # and a temperature near 1.
+    assert stack.rounds <= 15
+    assert 0.8 < stack.temperature < 1.25
+    p = stack.predict_proba(frame)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    assert np.abs(p - truth).max() < 0.15
+    assert metrics.log_loss(p, y).mean() < metrics.log_loss(_columns(frame, "noise"), y).mean() - 0.1
+
+
+def test_temperature_softens_an_overconfident_base_model():
+    frame, _, y = simulate(3000, 2, sharpen=2.0)
+    stack = StackModel(["over"], StackConfig(n_estimators=0)).fit(frame, AS_OF)
+    assert stack.rounds == 0 and stack.booster is None
+    assert stack.temperature > 1.5  # logits were doubled: a temperature near 2 undoes it
+    over = _columns(frame, "over")
+    p = stack.predict_proba(frame)
+    assert metrics.log_loss(p, y).mean() < metrics.log_loss(over, y).mean()
+    raw = StackModel(["over"], StackConfig(n_estimators=0, calibrate=False)).fit(frame, AS_OF)
+    assert raw.temperature == 1.0
+    np.testing.assert_allclose(raw.predict_proba(frame), over / over.sum(axis=1, keepdims=True), atol=1e-6)
+
+
+def test_stack_needs_min_rows_of_complete_history(history):
+    frame, _, _ = history
+    short = frame.head(150)
+    with pytest.raises(ValueError, match="fewer than 200"):
+        StackModel(["truth", "noise"]).fit(short, AS_OF)
+    # Rows without a base model's prediction do not count.
+    gappy = frame.head(260).copy()
+    gappy.loc[gappy.index[:100], "noise_p_home"] = np.nan
+    with pytest.raises(ValueError, match="160 out-of-sample"):
+        StackModel(["truth", "noise"]).fit(gappy, AS_OF)
+    with pytest.raises(RuntimeError):
+        StackModel(["truth"]).predict_proba(frame)
+
+
+def test_stack_predicts_from_base_predictions_alone(stack, history):
+    """Predicting upcoming matches reads only their base-model probabilities: no result, no date; each row's
+    prediction depends on that row only, and refitting on the same history gives the same model."""
+    frame, _, _ = history
+    fixtures = simulate(50, 3)[0].drop(columns=["result", "match_date"])
+    p = stack.predict_proba(fixtures)
+    assert p.shape == (50, 3) and np.allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(stack.predict_proba(fixtures.iloc[10:20]), p[10:20], rtol=1e-12)
+    again = StackModel(["truth", "noise"]).fit(frame.sample(frac=1.0, random_state=0), AS_OF)  # row order ignored
+    np.testing.assert_allclose(again.predict_proba(fixtures), p, rtol=1e-9)
+
+
+# --- XGBoost -----------------------------------------------------------------------------------------
+
+
+def test_xgboost_learns_from_the_informative_feature():
+    rng = np.random.default_rng(4)
+    n = 1500
+    frame = pd.DataFrame({"strength_gap": rng.normal(0, 1, n), "shoe_size": rng.normal(0, 1, n),
+                          "rest_days": rng.integers(2, 10, n).astype(float)})
+    logits = np.column_stack([1.2 * frame["strength_gap"], np.zeros(n), -1.2 * frame["strength_gap"]])
+    truth = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = (truth.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1)
+    model = XGBoostModel(["strength_gap", "shoe_size", "rest_days"], XGBoostConfig(n_estimators=60, n_jobs=1))
+    with pytest.raises(RuntimeError):
+        model.predict_proba(frame)
+    model.fit(frame.iloc[:1000], y[:1000])
+    assert model.n_train == 1000
+    importance = model.importance()
+    assert list(importance.columns) == ["feature", "gain"]
+    assert set(importance["feature"]) <= {"strength_gap", "shoe_size", "rest_days"}
+    assert importance["feature"].iat[0] == "strength_gap"
+    later = frame.iloc[1000:]
+    p = model.predict_proba(later)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert metrics.rps(p, y[1000:]).mean() < metrics.rps(np.full_like(p, 1 / 3), y[1000:]).mean() - 0.02
+    # Column order in the frame does not matter: the model reads its features by name.
+    np.testing.assert_allclose(model.predict_proba(later[["rest_days", "shoe_size", "strength_gap"]]), p)
