@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from football_pipeline.assets import ingestion, models, warehouse
+from football_pipeline.assets import ingestion, models, serving, warehouse
 from football_pipeline.automation.jobs import JOBS
+from football_pipeline.automation.schedules import SCHEDULES
+from football_pipeline.automation.sensors import SENSORS
 from football_pipeline.resources import SourceFilesResource, SourceResultIOManager, WarehouseResource
 from football_pipeline.resources.models import ModelsResource
 
@@ -21,8 +23,11 @@ def build_definitions() -> dg.Definitions:
             warehouse.team_season_stats,
             warehouse.elo_ratings,
             *models.ASSETS,
+            *serving.ASSETS,
         ],
         jobs=JOBS,
+        schedules=SCHEDULES,
+        sensors=SENSORS,
         resources={
             "warehouse": WarehouseResource(),
             "sources": SourceFilesResource(),

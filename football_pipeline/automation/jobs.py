@@ -33,4 +33,12 @@ models_job = dg.define_asset_job(
                 "(registered in MLflow; the champion alias moves only on a better backtest).",
 )
 
-JOBS = [reference_job, partitions_job, aggregates_job, models_job]
+publish_job = dg.define_asset_job(
+    "publish_job",
+    selection=dg.AssetSelection.assets(["models", "match_features"], ["serving", "predictions"]),
+    description="Refresh the fixture features from the warehouse and publish the MLflow champion's "
+                "predictions of the upcoming fixtures to `predictions` (requested by the "
+                "publish_on_new_champion_or_fixtures sensor).",
+)
+
+JOBS = [reference_job, partitions_job, aggregates_job, models_job, publish_job]
