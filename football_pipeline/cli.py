@@ -89,12 +89,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"  models ({competition}): features, walk-forward backtest, Bayesian Dixon-Coles, XGBoost, "
               "ensemble", flush=True)
         execute("models_job")
+        _publish(execute)
     else:
         print(f"  models: skipped (no {competition} partition in this run)")
 
     engine = engines.create_engine(settings.warehouse_url())
     counts = pipeline.table_counts(engine)
     performance = _latest_performance(engine)
+    upcoming = _next_matchday(engine)
     engine.dispose()
     elapsed = time.perf_counter() - started
     print()
@@ -113,11 +115,37 @@ def run(args: argparse.Namespace) -> int:
         for line in performance:
             print(f"  {line}")
         print(f"MLflow: {settings.mlflow_tracking_uri()}   (mlflow ui --backend-store-uri <that>)")
+    if upcoming:
+        print("Next matchday (table predictions; sql/examples/next_matchday.sql):")
+        for line in upcoming:
+            print(f"  {line}")
     for line in failed_runs:
         print(f"FAILED {line[:300]}")
     print(f"Warehouse: {engines.redacted(settings.warehouse_url())}")
     print(f"Dagster UI on these runs: DAGSTER_HOME={home} .venv/bin/dagster dev -w workspace.yaml   (or: make ui)")
     return 1 if failed_runs else 0
+
+
+def _publish(execute) -> None:
+    """One tick of the serving sensor; when it asks for a publish (new champion or fixtures), run it."""
+    import dagster as dg
+
+    from football_pipeline.automation.sensors import publish_on_new_champion_or_fixtures
+    from football_pipeline.resources import WarehouseResource
+    from football_pipeline.resources.models import ModelsResource
+
+    with dg.DagsterInstance.get() as instance, dg.build_sensor_context(
+            instance=instance, resources={"warehouse": WarehouseResource(), "models": ModelsResource()}) as context:
+        tick = publish_on_new_champion_or_fixtures(context)
+    requests = tick.run_requests if isinstance(tick, dg.SensorResult) else [tick] if isinstance(
+        tick, dg.RunRequest) else []
+    if requests:
+        print(f"  publish: {requests[0].run_key}", flush=True)
+        execute("publish_job")
+    else:
+        reason = getattr(tick, "skip_message", None) or getattr(getattr(tick, "skip_reason", None),
+                                                                "skip_message", "")
+        print(f"  publish: skipped ({reason})", flush=True)
 
 
 def _latest_performance(engine) -> list[str]:
@@ -135,6 +163,23 @@ def _latest_performance(engine) -> list[str]:
                                                          table.c.season == "all").order_by(table.c.rps)).all()
     return [f"{r.model_name:<22} n={r.n_matches:<5} RPS {r.rps:.4f}  log loss {r.log_loss:.4f}  "
             f"accuracy {r.accuracy:.1%}  market RPS {r.market_rps if r.market_rps is None else round(r.market_rps, 4)}"
+            for r in rows]
+
+
+def _next_matchday(engine) -> list[str]:
+    import datetime as dt
+
+    from football_pipeline.resources.models import ModelsResource
+    from football_pipeline.serving import queries
+
+    models = ModelsResource()
+    as_of = dt.datetime.combine(models.as_of_date(), dt.time(), tzinfo=dt.timezone.utc)
+    try:
+        rows = queries.next_matchday(engine, as_of=as_of, competition_id=models.competition)
+    except Exception as error:  # the summary must not hide the run's own result
+        return [f"(could not read predictions: {str(error).splitlines()[0][:200]})"]
+    return [f"{str(r['kickoff_at'])[:10]} {r['home_team_id']:>24} - {r['away_team_id']:<24} "
+            f"{r['home_win_pct']:5.1f} {r['draw_pct']:5.1f} {r['away_win_pct']:5.1f}  ({r['model_name']} v{r['model_version']})"
             for r in rows]
 
 

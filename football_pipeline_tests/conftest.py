@@ -51,7 +51,8 @@ POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads or writes the developer's .state/ or real environment settings."""
-    for name in ("WAREHOUSE_URL", "FOOTBALL_DATA_DIR", "MLFLOW_TRACKING_URI", "DAGSTER_HOME"):
+    for name in ("WAREHOUSE_URL", "FOOTBALL_DATA_DIR", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "DAGSTER_HOME",
+                 "FOOTBALL_PIPELINE_AS_OF"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FOOTBALL_PIPELINE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("FOOTBALL_PIPELINE_TODAY", TODAY.isoformat())

@@ -31,9 +31,8 @@ from football_pipeline.warehouse import schema
 
 GROUP = "models"
 UPSTREAM = [dg.AssetKey(["warehouse", name]) for name in ("matches", "team_match_stats", "odds", "xg")]
-# Features every match needs once a team has history (the first season of data is exempt).
+# Features every match needs once both teams have history (the first season of data is exempt).
 REQUIRED = ["pi_home_rating", "pi_away_rating", "elo_home", "elo_away", "form5_home_points", "form5_away_points"]
-R_HAT_MAX, ESS_MIN = 1.01, 400
 
 
 @dataclass
@@ -49,8 +48,8 @@ def _tags(context: dg.AssetExecutionContext) -> dict[str, str]:
 
 @dg.asset(key=["models", "match_features"], group_name=GROUP, deps=UPSTREAM, kinds={"pandas"},
           check_specs=[dg.AssetCheckSpec("no_missing_values", asset=["models", "match_features"], blocking=True,
-                                         description="Core features are present for every match after a "
-                                                     "team's first season in the data.")])
+                                         description="Core features are present for every match between teams "
+                                                     "with history, after the first season in the data.")])
 def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelsResource):
     """Point-in-time features of every match in the warehouse (pi-ratings, Elo, form, venue splits,
     head-to-head, rest, promotion, pre-match market). Results on/after the as-of date are hidden."""
@@ -61,7 +60,9 @@ def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     feats = features.build_features(frame)
     comp = frame["competition_id"] == models.competition
     first_season = frame.loc[comp, "season"].min() if comp.any() else None
-    judged = comp & (frame["season"] != first_season)
+    # Judged: matches after the competition's first season between teams that both have history.
+    judged = comp & (frame["season"] != first_season) & (feats["matches_played_home"] > 0) & (
+        feats["matches_played_away"] > 0)
     missing = {name: int(feats.loc[judged, name].isna().sum()) for name in REQUIRED}
     upcoming = int((comp & (frame["match_date"] >= pd.Timestamp(as_of))).sum())
     yield dg.Output(ModelInputs(frame, feats, as_of), metadata={
@@ -174,8 +175,8 @@ def _number(value) -> float | None:
           ins={"inputs": dg.AssetIn(["models", "match_features"])},
           check_specs=[dg.AssetCheckSpec(name, asset=["models", "bayesian_dixon_coles"], blocking=True,
                                          description=text) for name, text in (
-              ("r_hat", f"Worst split R-hat below {R_HAT_MAX}."),
-              ("effective_sample_size", f"Smallest bulk and tail ESS at least {ESS_MIN}."),
+              ("r_hat", "Worst split R-hat below the limit (ModelsResource.max_r_hat, default 1.01)."),
+              ("effective_sample_size", "Smallest bulk and tail ESS at least ModelsResource.min_ess (default 400)."),
               ("no_divergences", "No divergent transitions."))])
 def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource):
     """The Bayesian Dixon-Coles posterior as of the as-of date (NUTS on JAX; convergence checks block)."""
@@ -192,10 +193,10 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
     yield dg.Output(production.thin(posterior), metadata={
         "mlflow_run_id": logged.run_id, "matches": posterior.n_matches, "teams": len(posterior.teams),
         "fit_seconds": round(posterior.fit_seconds, 2), **{k: float(v) for k, v in d.items()}})
-    yield dg.AssetCheckResult(check_name="r_hat", passed=bool(d["r_hat_max"] < R_HAT_MAX),
-                              metadata={"r_hat_max": float(d["r_hat_max"])})
+    yield dg.AssetCheckResult(check_name="r_hat", passed=bool(d["r_hat_max"] < models.max_r_hat),
+                              metadata={"r_hat_max": float(d["r_hat_max"]), "limit": models.max_r_hat})
     yield dg.AssetCheckResult(check_name="effective_sample_size",
-                              passed=bool(min(d["ess_bulk_min"], d["ess_tail_min"]) >= ESS_MIN),
+                              passed=bool(min(d["ess_bulk_min"], d["ess_tail_min"]) >= models.min_ess),
                               metadata={"ess_bulk_min": float(d["ess_bulk_min"]),
                                         "ess_tail_min": float(d["ess_tail_min"])})
     yield dg.AssetCheckResult(check_name="no_divergences", passed=d["divergences"] == 0,

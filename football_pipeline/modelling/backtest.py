@@ -33,6 +33,7 @@ MODELS = (BAYES, MLE, XGB, XGB_NO_ODDS, ENSEMBLE, ENSEMBLE_NO_ODDS, MARKET_OPEN,
 DC_FEATURES = ["dc_home_attack", "dc_home_defence", "dc_away_attack", "dc_away_defence", "dc_p_home", "dc_p_draw",
                "dc_p_away", "dc_expected_home_goals", "dc_expected_away_goals"]
 P = ["p_home", "p_draw", "p_away"]
+MIN_TRAIN = 200  # XGBoost sits out a step with fewer earlier matches that have features
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,8 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
             record.update({"bayes_seconds": posterior.fit_seconds, "n_train": posterior.n_matches,
                            **{f"bayes_{k}": v for k, v in posterior.diagnostics.items()}})
         earlier = (comp["match_date"] < start) & played & x["dc_p_home"].notna()
-        for name, columns in ((XGB, with_odds), (XGB_NO_ODDS, no_odds)):
+        record["xgboost_train"] = int(earlier.sum())
+        for name, columns in ((XGB, with_odds), (XGB_NO_ODDS, no_odds)) if earlier.sum() >= MIN_TRAIN else ():
             model = XGBoostModel(columns, config.xgboost).fit(x[earlier], outcome[earlier].to_numpy(dtype=int))
             p = model.predict_proba(x.loc[part.index])
             for k, column in enumerate(P):

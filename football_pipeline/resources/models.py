@@ -27,6 +27,8 @@ class ModelsResource(dg.ConfigurableResource):
     draws: int = Field(default=1000, description="NUTS draws per chain of the production fit")
     chains: int = 4
     warmup: int = 1000
+    max_r_hat: float = Field(default=1.01, description="convergence check: worst split R-hat below this")
+    min_ess: float = Field(default=400.0, description="convergence check: smallest bulk and tail ESS")
     registered_model: str = Field(default="football-pipeline-ensemble", description="MLflow registry name")
 
     def as_of_date(self) -> dt.date:

@@ -17,9 +17,21 @@ def test_definitions_load():
         "warehouse/teams",
         "warehouse/matches", "warehouse/team_match_stats", "warehouse/odds", "warehouse/xg",
         "warehouse/team_season_stats", "warehouse/elo_ratings",
+        "models/match_features", "models/backtest", "models/bayesian_dixon_coles", "models/xgboost",
+        "models/ensemble", "serving/predictions",
     }
-    for name in ("reference_job", "partitions_job", "aggregates_job"):
+    for name in ("reference_job", "partitions_job", "aggregates_job", "models_job", "publish_job"):
         assert defs.resolve_job_def(name) is not None
+
+
+def test_model_checks_that_guard_the_champion_are_blocking():
+    graph = defs.resolve_asset_graph()
+    blocking = {(key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
+                for key in graph.asset_check_keys}
+    for check in (("models/bayesian_dixon_coles", "r_hat"), ("models/bayesian_dixon_coles", "effective_sample_size"),
+                  ("models/bayesian_dixon_coles", "no_divergences"), ("models/ensemble", "beats_champion"),
+                  ("models/match_features", "no_missing_values"), ("models/backtest", "enough_matches")):
+        assert blocking[check] is True, check
 
 
 def test_partitions_cover_every_competition_and_season():

@@ -1,0 +1,131 @@
+"""The model assets end to end on real Premier League files (small sampler settings): features,
+walk-forward backtest into model_performance, the Bayesian fit with its blocking convergence checks,
+XGBoost, and the ensemble registered in MLflow with the champion gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import mlflow
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from football_pipeline import pipeline
+from football_pipeline.assets import models
+from football_pipeline.modelling import production, tracking
+from football_pipeline.resources import WarehouseResource
+from football_pipeline.resources.models import ModelsResource
+from football_pipeline.warehouse import engine as engines
+from football_pipeline.warehouse import schema
+from football_pipeline_tests.conftest import TODAY, copy_bundled
+
+pytestmark = pytest.mark.xdist_group("backtest")
+NAME = "test-ensemble"
+
+
+def settings(**overrides) -> ModelsResource:
+    values = {"as_of": "2022-03-01", "evaluation_seasons": "2021-2022", "burn_in_seasons": 1, "cadence": "month",
+              "backtest_draws": 50, "draws": 200, "warmup": 200, "chains": 2, "min_ess": 50.0, "max_r_hat": 1.05,
+              "registered_model": NAME}
+    return ModelsResource(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "WAREHOUSE_URL"):
+            patch.delenv(name, raising=False)
+        patch.setenv("FOOTBALL_PIPELINE_STATE_DIR", str(root / "state"))
+        data_dir = root / "data"
+        copy_bundled(data_dir, *(f"football-data/E0/{code}.csv" for code in ("1920", "2021", "2122")))
+        url = f"sqlite:///{root / 'warehouse.db'}"
+        engine = engines.create_engine(url)
+        pipeline.load_directory(engine, data_dir, today=TODAY)
+        resources = {"warehouse": WarehouseResource(url=url), "models": settings(),
+                     "io_manager": dg.FilesystemIOManager(base_dir=str(root / "storage"))}
+        with dg.instance_for_test() as instance:
+            result = dg.materialize(models.ASSETS, resources=resources, instance=instance, raise_on_error=False)
+            champion = tracking.champion(NAME)
+            served = tracking.load_champion(NAME) if champion is not None else None
+            # A second retrain whose Bayesian fit fails its convergence check must not touch the champion.
+            failing = {**resources, "models": settings(min_ess=1e9)}
+            second = dg.materialize(models.ASSETS, resources=failing, instance=instance, raise_on_error=False,
+                                    selection=[models.bayesian_dixon_coles, models.ensemble])
+            champion_after = tracking.champion(NAME)
+            client = mlflow.MlflowClient()
+            yield {"result": result, "second": second, "engine": engine, "champion": champion,
+                   "champion_after": champion_after, "client": client, "served": served,
+                   "bayes_artifacts": _artifacts(client, result, "models/bayesian_dixon_coles")}
+        mlflow.set_tracking_uri(None)
+        engine.dispose()
+
+
+def _artifacts(client, result, asset: str) -> set[str]:
+    event = next((e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset), None)
+    if event is None:
+        return set()
+    return {a.path for a in client.list_artifacts(event.materialization.metadata["mlflow_run_id"].value)}
+
+
+def checks(result) -> dict[str, bool]:
+    return {f"{e.asset_key.to_user_string()}:{e.check_name}": e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_every_model_asset_materializes_and_its_checks_pass(world):
+    result = world["result"]
+    assert result.success
+    assert checks(result) == {
+        "models/match_features:no_missing_values": True, "models/backtest:enough_matches": True,
+        "models/backtest:bayesian_beats_mle": checks(result)["models/backtest:bayesian_beats_mle"],
+        "models/bayesian_dixon_coles:r_hat": True, "models/bayesian_dixon_coles:effective_sample_size": True,
+        "models/bayesian_dixon_coles:no_divergences": True, "models/ensemble:beats_champion": True}
+    features = result.output_for_node("models__match_features")
+    assert features.as_of == dt.date(2022, 3, 1)
+    upcoming = features.frame[features.frame["match_date"] >= "2022-03-01"]
+    assert len(upcoming) > 80 and upcoming["home_goals"].isna().all()  # results from the as-of date on are hidden
+
+
+def test_backtest_rows_land_in_model_performance(world):
+    table = schema.model_performance
+    with world["engine"].connect() as connection:
+        rows = connection.execute(sa.select(table).where(table.c.season == "all")).mappings().all()
+    by_model = {r["model_name"]: r for r in rows}
+    assert {"bayesian_dixon_coles", "dixon_coles_mle", "xgboost", "ensemble", "ensemble_no_odds", "market"} <= set(by_model)
+    for row in by_model.values():
+        # 2021-22 up to the as-of date: the matches played before 1 March 2022, no later ones.
+        assert 200 <= row["n_matches"] <= 280 and row["period_end"] < dt.date(2022, 3, 1)
+        assert 0.15 < row["rps"] < 0.23 and row["accuracy"] < 0.6
+        assert row["market_rps"] is not None and row["mlflow_run_id"]
+
+
+def test_mlflow_runs_carry_the_dagster_run_and_the_champion_is_registered(world):
+    result, client = world["result"], world["client"]
+    materialization = next(e for e in result.get_asset_materialization_events()
+                           if e.asset_key.to_user_string() == "models/ensemble")
+    run_id = materialization.materialization.metadata["mlflow_run_id"].value
+    run = client.get_run(run_id)
+    assert run.data.tags["dagster_run_id"] == result.run_id
+    assert "backtest_rps" in run.data.metrics
+    assert world["champion"] is not None and world["champion"].run_id == run_id
+    assert "posterior_summary.csv" in world["bayes_artifacts"]
+    # The registered champion is the whole stack as one pyfunc: it predicts upcoming fixtures.
+    ensemble = result.output_for_node("models__ensemble")
+    inputs = result.output_for_node("models__match_features")
+    boosted = result.output_for_node("models__xgboost")
+    rows = production.upcoming(inputs.frame, "E0", inputs.as_of).head(10)
+    fixtures = production.fixture_inputs(inputs.frame, inputs.features, rows, boosted.mle_fit, boosted.mle)
+    served = world["served"].predict(fixtures)
+    assert list(served.columns) == ["p_home", "p_draw", "p_away"]
+    assert np.allclose(served.to_numpy(), ensemble.predict_proba(fixtures), atol=1e-9)
+    assert np.allclose(served.sum(axis=1), 1.0)
+
+
+def test_a_model_that_fails_convergence_leaves_the_champion_in_service(world):
+    second = world["second"]
+    assert not second.success
+    assert checks(second)["models/bayesian_dixon_coles:effective_sample_size"] is False
+    assert "models/ensemble" not in {e.asset_key.to_user_string() for e in second.get_asset_materialization_events()}
+    assert world["champion_after"].version == world["champion"].version
