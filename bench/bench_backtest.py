@@ -37,7 +37,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seasons", default="2018-2019,2019-2020,2020-2021,2021-2022,2022-2023")
     parser.add_argument("--cadence", default="matchweek", choices=["matchweek", "week", "month"])
-    parser.add_argument("--draws", type=int, default=250, help="NUTS draws per chain in each refit")
+    parser.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain in each refit")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warehouse", help="an existing warehouse URL (default: build a scratch SQLite one)")
     parser.add_argument("--json", help="write the scores and timings here")
@@ -55,7 +55,7 @@ def main() -> int:
             print(f"warehouse: {summary.loaded} partitions in {summary.seconds:.1f} s", flush=True)
         frame, feats = evaluate.backtest_frame(engine)
         config = BacktestConfig(evaluation_seasons=seasons, cadence=args.cadence,
-                                bayes=DixonColesConfig(num_warmup=500, num_samples=args.draws,
+                                bayes=DixonColesConfig(num_samples=args.draws,
                                                        num_chains=args.chains, warm_warmup=150))
         started = time.perf_counter()
         result = run_backtest(frame, feats, FEATURES, MARKET_FEATURES, config,

@@ -25,9 +25,8 @@ Transcribed site by site from `make_model`:
     added to a promoted team's attack/defence;
   * Potential = sum(weight * (Poisson(x; lam) + Poisson(y; mu) + log(max(tau, 1e-10)))).
 
-The padded arrays are those `BayesianDixonColes.fit` builds; `fit_arrays` below replicates that
-construction (for a fresh model instance, whose team slots are 0..n_teams-1 in sorted order) because
-the product builds them inline in `fit()`; the test checks the replica against the product's model.
+The padded arrays are the ones `BayesianDixonColes.fit` samples on: `fit_arrays` below calls the
+product's `model_arrays` (time-decay weights scaled to a mean of one, promoted-team newness).
 """
 
 from __future__ import annotations
@@ -39,50 +38,15 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
-from football_pipeline.modelling.dixon_coles import DixonColesConfig
+from football_pipeline.modelling.dixon_coles import BayesianDixonColes, DixonColesConfig
 
 
 def fit_arrays(matches: pd.DataFrame, as_of: dt.date, config: DixonColesConfig | None = None) -> dict:
-    """The padded model arguments `BayesianDixonColes.fit` builds for a fresh model on `matches` before
-    `as_of`: {"args": (home, away, season, weight, team_mask, home_new, away_new), "kwargs": {home_goals,
-    away_goals}, "teams", "seasons", "n"}. A copy of fit()'s array construction, kept here because the
-    product builds the arrays inline; bench code only."""
-    cfg = config or DixonColesConfig()
-    played = matches[(pd.to_datetime(matches["match_date"]) < pd.Timestamp(as_of))
-                     & matches["home_goals"].notna() & matches["away_goals"].notna()]
-    seasons = sorted(played["season"].unique())[-cfg.season_capacity:]
-    played = played[played["season"].isin(seasons)].sort_values("match_date")
-    teams = sorted(set(played["home_team_id"]) | set(played["away_team_id"]))
-    if played.empty:
-        raise ValueError(f"no played matches before {as_of} to fit on")
-    if len(teams) > cfg.team_capacity:
-        raise ValueError(f"{len(teams)} teams exceed team_capacity {cfg.team_capacity}")
-    slots = list(range(len(teams)))  # a fresh BayesianDixonColes assigns free slots in sorted team order
-    n = len(played)
-    capacity = max(cfg.match_block, -(-n // cfg.match_block) * cfg.match_block)
-    index = dict(zip(teams, slots, strict=True))
-    season_index = {s: cfg.season_capacity - len(seasons) + i for i, s in enumerate(seasons)}
-    a = {
-        "home": np.zeros(capacity, dtype=np.int32), "away": np.zeros(capacity, dtype=np.int32),
-        "season": np.zeros(capacity, dtype=np.int32), "weight": np.zeros(capacity, dtype=np.float32),
-        "home_new": np.zeros(capacity, dtype=np.float32), "away_new": np.zeros(capacity, dtype=np.float32),
-        "home_goals": np.zeros(capacity, dtype=np.int32), "away_goals": np.zeros(capacity, dtype=np.int32),
-    }
-    a["home"][:n] = played["home_team_id"].map(index).to_numpy()
-    a["away"][:n] = played["away_team_id"].map(index).to_numpy()
-    a["season"][:n] = played["season"].map(season_index).to_numpy()
-    days = (pd.Timestamp(as_of) - pd.to_datetime(played["match_date"])).dt.days.to_numpy()
-    a["weight"][:n] = np.exp(-cfg.xi * days)
-    for side in ("home", "away"):
-        if f"{side}_promoted" in played:
-            a[f"{side}_new"][:n] = played[f"{side}_promoted"].fillna(0).to_numpy(dtype=np.float32)
-    a["home_goals"][:n] = played["home_goals"].astype(int).to_numpy()
-    a["away_goals"][:n] = played["away_goals"].astype(int).to_numpy()
-    team_mask = np.zeros(cfg.team_capacity, dtype=np.float32)
-    team_mask[slots] = 1.0
-    return {"args": (a["home"], a["away"], a["season"], a["weight"], team_mask, a["home_new"], a["away_new"]),
-            "kwargs": {"home_goals": a["home_goals"], "away_goals": a["away_goals"]},
-            "teams": teams, "seasons": list(seasons), "n": n}
+    """The padded model arguments a fresh `BayesianDixonColes` fits on (`model_arrays`, the product's own
+    code): {"args": (home, away, season, weight, team_mask, home_new, away_new), "kwargs": {home_goals,
+    away_goals}, "teams", "seasons", "n"}."""
+    played, teams, seasons, _, args, kwargs = BayesianDixonColes(config).model_arrays(matches, as_of)
+    return {"args": args, "kwargs": kwargs, "teams": teams, "seasons": seasons, "n": len(played)}
 
 
 def _tau(x, y, lam, mu, rho):

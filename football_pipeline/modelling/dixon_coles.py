@@ -132,18 +132,44 @@ class BayesianDixonColes:
         self._state = None  # the last run's final state (position and adapted step size / mass matrix)
         self._state_seasons: tuple[str, ...] | None = None
         self._energy_fn = None
+        self._continue_fn = None
+        self._kernel = None
 
     def _sampler(self, capacity: int, kind: str) -> MCMC:
         """One compiled sampler per (padded match count, kind): "cold" (full warm-up), "warm" (short
-        warm-up from the last position) or "continue" (no warm-up: the last adapted state goes on)."""
+        warm-up from the last position). Continuing refits run in `_continue`."""
         key = (capacity, kind)
         if key not in self._samplers:
-            warmup = {"cold": self.config.num_warmup, "warm": self.config.warm_warmup, "continue": 0}[kind]
+            warmup = {"cold": self.config.num_warmup, "warm": self.config.warm_warmup}[kind]
             self._samplers[key] = MCMC(
                 NUTS(self._model, target_accept_prob=self.config.target_accept), num_warmup=max(warmup, 1),
                 num_samples=self.config.num_samples, num_chains=self.config.num_chains,
                 chain_method="vectorized", progress_bar=False, jit_model_args=True)
         return self._samplers[key]
+
+    def _continue(self, state, args: tuple, kwargs: dict):
+        """`num_samples` NUTS transitions from `state` with its adapted step size and mass matrix, as one
+        function jitted once per array shape. (NumPyro's `MCMC.run` re-traces its sampling loop on every
+        call, which costs seconds per refit and keeps every compiled copy in memory: over a season of
+        refits, gigabytes.)"""
+        if self._continue_fn is None:
+            kernel = self._kernel  # initialised (vectorised over chains) by the first cold or warm run
+            length = self.config.num_samples
+
+            def run(start, model_args, model_kwargs):
+                def step(current, _):
+                    current = kernel.sample(current, model_args, model_kwargs)
+                    return current, (current.z, current.diverging)
+
+                end, (positions, diverging) = jax.lax.scan(step, start, None, length=length)
+                constrain = kernel.postprocess_fn(model_args, model_kwargs)
+                samples = jax.vmap(jax.vmap(constrain))(positions)  # (draws, chains, ...)
+                return samples, diverging, end
+
+            self._continue_fn = jax.jit(run)
+        samples, diverging, end = self._continue_fn(state, args, kwargs)
+        grouped = {k: np.swapaxes(np.asarray(v), 0, 1) for k, v in samples.items()}
+        return grouped, np.asarray(diverging), end
 
     def _energy(self, z: dict, args: tuple, kwargs: dict):
         """Potential energy and its gradient at each chain's position `z`, for these model arguments."""
@@ -174,10 +200,10 @@ class BayesianDixonColes:
             self._slots[team] = free[0]
         return [self._slots[t] for t in teams]
 
-    def fit(self, matches: pd.DataFrame, as_of: dt.date, seed: int = 0, warm: bool = False) -> Posterior:
-        """Fit on `matches` played before `as_of` (columns: match_date, season, home_team_id, away_team_id,
-        home_goals, away_goals; optional home_newness/away_newness or home_promoted/away_promoted, see
-        `data.with_promoted`)."""
+    def model_arrays(self, matches: pd.DataFrame, as_of: dt.date):
+        """The window's matches and the padded model arguments for a fit as of `as_of`: (played, teams,
+        seasons, slots, args, kwargs) with args = (home, away, season, weight, team_mask, home_new,
+        away_new) and kwargs = {home_goals, away_goals}. Assigns the teams' parameter slots."""
         cfg = self.config
         played = matches[(pd.to_datetime(matches["match_date"]) < pd.Timestamp(as_of))
                          & matches["home_goals"].notna() & matches["away_goals"].notna()]
@@ -218,20 +244,31 @@ class BayesianDixonColes:
         team_mask = np.zeros(cfg.team_capacity, dtype=np.float32)
         team_mask[slots] = 1.0
 
-        started = time.perf_counter()
         args = (arrays["home"], arrays["away"], arrays["season"], arrays["weight"], team_mask,
                 arrays["home_new"], arrays["away_new"])
         kwargs = {"home_goals": arrays["home_goals"], "away_goals": arrays["away_goals"]}
+        return played, teams, list(seasons), slots, args, kwargs
+
+    def fit(self, matches: pd.DataFrame, as_of: dt.date, seed: int = 0, warm: bool = False) -> Posterior:
+        """Fit on `matches` played before `as_of` (columns: match_date, season, home_team_id, away_team_id,
+        home_goals, away_goals; optional home_newness/away_newness or home_promoted/away_promoted, see
+        `data.with_promoted`)."""
+        cfg = self.config
+        played, teams, seasons, slots, args, kwargs = self.model_arrays(matches, as_of)
+        n = len(played)
+        capacity = len(args[0])
+
+        started = time.perf_counter()
         rng = jax.random.PRNGKey(seed)
         if warm and self._state is not None and self._state_seasons == tuple(seasons):
             # Same seasons as the last fit: go on from its final state with its adapted step size and
             # mass matrix, no warm-up (the posterior moved by a matchweek of data).
-            mcmc = self._sampler(capacity, "continue")
             # The state's potential energy and gradient belong to the old data: recompute them for the
             # new data, or NUTS would weigh the starting point by a stale energy (and never leave it).
             energy, gradient = self._energy(self._state.z, args, kwargs)
-            mcmc.post_warmup_state = self._state._replace(potential_energy=energy, z_grad=gradient)
-            mcmc.run(rng, *args, **kwargs)
+            state = self._state._replace(potential_energy=energy, z_grad=gradient,
+                                         rng_key=jax.random.split(rng, cfg.num_chains))
+            grouped, diverging, last = self._continue(state, args, kwargs)
             mode = "continue"
         elif warm and self._state is not None:
             # A new season in the window shifts the home-advantage walk: re-adapt briefly from the last position.
@@ -242,9 +279,13 @@ class BayesianDixonColes:
             mcmc = self._sampler(capacity, "cold")
             mcmc.run(rng, *args, **kwargs)
             mode = "cold"
-        self._state, self._state_seasons = mcmc.last_state, tuple(seasons)
-        grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-        divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+        if mode != "continue":
+            last = mcmc.last_state
+            grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+            diverging = np.asarray(mcmc.get_extra_fields()["diverging"])
+            self._kernel = self._kernel or mcmc.sampler
+        self._state, self._state_seasons = last, tuple(seasons)
+        divergences = int(np.asarray(diverging).sum())
         seconds = time.perf_counter() - started
         diagnostics = _diagnostics(grouped, slots, len(seasons), cfg.season_capacity)
         diagnostics["divergences"] = divergences

@@ -13,8 +13,8 @@ from football_pipeline.modelling.dixon_coles import DixonColesConfig
 
 
 class ModelsResource(dg.ConfigurableResource):
-    """Defaults suit the embedded `make run` (a monthly walk over the last season and a half, lighter
-    sampling in the backtest); a deployment sets the cadence to `matchweek` and more draws."""
+    """Defaults suit the embedded `make run` (a monthly walk over the as-of season, after a burn-in
+    season); a deployment sets the cadence to `matchweek` (the backtest CLI's default)."""
 
     competition: str = Field(default="E0", description="competition the models predict")
     as_of: str | None = Field(default=None, description="ISO date splitting history from upcoming fixtures; "
@@ -23,7 +23,7 @@ class ModelsResource(dg.ConfigurableResource):
     burn_in_seasons: int = Field(default=1, description="seasons walked before evaluation to train the stack")
     window_seasons: int = 3
     cadence: str = Field(default="month", description="backtest refit cadence: matchweek, week or month")
-    backtest_draws: int = Field(default=250, description="NUTS draws per chain in backtest refits")
+    backtest_draws: int = Field(default=1000, description="NUTS draws per chain in backtest refits")
     draws: int = Field(default=1000, description="NUTS draws per chain of the production fit")
     chains: int = 4
     warmup: int = 1000
@@ -42,5 +42,5 @@ class ModelsResource(dg.ConfigurableResource):
             competition=self.competition,
             evaluation_seasons=tuple(s.strip() for s in self.evaluation_seasons.split(",") if s.strip()),
             window_seasons=self.window_seasons, cadence=self.cadence, burn_in_seasons=self.burn_in_seasons,
-            bayes=DixonColesConfig(num_warmup=min(self.warmup, 500), num_samples=self.backtest_draws,
-                                   num_chains=self.chains, warm_warmup=150))
+            bayes=DixonColesConfig(num_warmup=self.warmup, num_samples=self.backtest_draws,
+                                   num_chains=self.chains, warm_warmup=min(self.warmup, 200)))
