@@ -84,14 +84,15 @@ def run(args: argparse.Namespace) -> int:
     execute("aggregates_job")
     from football_pipeline.resources.models import ModelsResource
 
-    competition = ModelsResource().competition
-    if any(c == competition for c, _ in keys):
-        print(f"  models ({competition}): features, walk-forward backtest, Bayesian Dixon-Coles, XGBoost, "
+    models = ModelsResource()
+    why_not = models.missing_history(sorted(s for c, s in keys if c == models.competition))
+    if why_not is None:
+        print(f"  models ({models.competition}): features, walk-forward backtest, Bayesian Dixon-Coles, XGBoost, "
               "ensemble", flush=True)
         execute("models_job")
         _publish(execute)
     else:
-        print(f"  models: skipped (no {competition} partition in this run)")
+        print(f"  models: skipped ({why_not})")
 
     engine = engines.create_engine(settings.warehouse_url())
     counts = pipeline.table_counts(engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from football_pipeline.assets import ingestion, models, serving, warehouse
+from football_pipeline.automation.freshness import FRESHNESS_CHECKS, freshness_sensor
 from football_pipeline.automation.jobs import JOBS
 from football_pipeline.automation.schedules import SCHEDULES
 from football_pipeline.automation.sensors import SENSORS
@@ -25,9 +26,10 @@ def build_definitions() -> dg.Definitions:
             *models.ASSETS,
             *serving.ASSETS,
         ],
+        asset_checks=FRESHNESS_CHECKS,
         jobs=JOBS,
         schedules=SCHEDULES,
-        sensors=SENSORS,
+        sensors=[*SENSORS, freshness_sensor],
         resources={
             "warehouse": WarehouseResource(),
             "sources": SourceFilesResource(),

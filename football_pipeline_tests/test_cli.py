@@ -20,6 +20,8 @@ def test_run_materializes_the_graph_and_prints_a_summary(data_dir: Path, tmp_pat
     assert "matches" in out and "932" in out  # 380 Premier League + 552 Championship matches
     assert "Asset checks:" in out and "passed" in out
     assert "Rows quarantined: 0" in out
+    # One Premier League season is no history to train and backtest on: the models say so and stand aside.
+    assert "models: skipped (E0 needs 2 season(s) before 2022-2023 (burn-in and training), has 0)" in out
     warehouse = tmp_path / "state" / "warehouse.sqlite"
     assert f"Warehouse: sqlite:///{warehouse}" in out
     assert "dagster dev -w workspace.yaml" in out

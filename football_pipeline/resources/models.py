@@ -31,6 +31,19 @@ class ModelsResource(dg.ConfigurableResource):
     min_ess: float = Field(default=400.0, description="convergence check: smallest bulk and tail ESS")
     registered_model: str = Field(default="football-pipeline-ensemble", description="MLflow registry name")
 
+    def missing_history(self, seasons: list[str]) -> str | None:
+        """Why the models cannot run on a competition with these seasons of data (None: they can)."""
+        config = self.backtest_config()
+        absent = [s for s in config.evaluation_seasons if s not in seasons]
+        if absent:
+            return f"no {self.competition} data for evaluation season(s) {', '.join(absent)}"
+        earlier = [s for s in seasons if s < min(config.evaluation_seasons)]
+        needed = self.burn_in_seasons + 1
+        if len(earlier) < needed:
+            return (f"{self.competition} needs {needed} season(s) before {min(config.evaluation_seasons)} "
+                    f"(burn-in and training), has {len(earlier)}")
+        return None
+
     def as_of_date(self) -> dt.date:
         return dt.date.fromisoformat(self.as_of) if self.as_of else settings.as_of_date()
 

@@ -40,7 +40,7 @@ def test_writes_one_row_per_match_and_model(run):
     assert set(table["season"]) == {"2021-2022"}
     assert set(table["result"]) == {"H", "D", "A"}
     assert np.allclose(table[["p_home", "p_draw", "p_away"]].sum(axis=1), 1.0, atol=1e-5)
-    arsenal = table[(table["home_team"] == "Arsenal") & (table["away_team"] == "Tottenham")]
+    arsenal = table[(table["home_team"] == "Arsenal") & (table["away_team"] == "Tottenham Hotspur")]
     assert set(arsenal["result"]) == {"H"}  # 3-1, 26 September 2021; names are the canonical team names
 
 
