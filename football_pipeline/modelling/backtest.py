@@ -215,16 +215,23 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     return BacktestResult(predictions, score_table(predictions), pd.DataFrame(fits), oos, config)
 
 
-def _record_form(oos: pd.DataFrame, models: list[str], index, start: pd.Timestamp, window_size: int) -> None:
-    """Each base model's mean RPS over its last `window_size` scored predictions before `start`."""
-    scored = oos[(oos["match_date"] < start) & oos["result"].notna()]
+def recent_form(scored: pd.DataFrame, models, window_size: int) -> dict[str, float]:
+    """Each base model's mean RPS over its last `window_size` scored predictions in `scored`."""
+    form = {}
     for name in models:
         columns = [f"{name}_{c}" for c in P]
         if columns[0] not in scored:
             continue
         recent = scored.dropna(subset=columns).tail(window_size)
-        value = float(metrics.rps(_normalised(recent[columns].to_numpy(dtype=float)),
-                                  metrics.outcome_index(recent["result"])).mean()) if len(recent) else np.nan
+        form[name] = float(metrics.rps(_normalised(recent[columns].to_numpy(dtype=float)),
+                                       metrics.outcome_index(recent["result"])).mean()) if len(recent) else np.nan
+    return form
+
+
+def _record_form(oos: pd.DataFrame, models: list[str], index, start: pd.Timestamp, window_size: int) -> None:
+    """Each base model's recent form before `start`, on the rows it is about to predict."""
+    scored = oos[(oos["match_date"] < start) & oos["result"].notna()]
+    for name, value in recent_form(scored, models, window_size).items():
         oos.loc[index, f"{name}_form"] = value
 
 

@@ -25,6 +25,7 @@ from football_pipeline.modelling.backtest import (
     XGB,
     XGB_NO_ODDS,
     BacktestConfig,
+    recent_form,
     window,
 )
 from football_pipeline.modelling.boosting import StackModel, XGBoostModel
@@ -132,14 +133,9 @@ def fit_stacks(oos: pd.DataFrame, as_of: dt.date, config: BacktestConfig) -> tup
     history = oos[(oos["match_date"] < pd.Timestamp(as_of)) & oos["result"].notna()]
     stacks = {name: StackModel(list(models), config.stack).fit(history, pd.Timestamp(as_of))
               for name, models in STACKS.items()}
-    form = {}
-    for name in (BAYES, XGB, XGB_NO_ODDS, MARKET_OPEN):
-        columns = [f"{name}_{c}" for c in P]
-        recent = history.dropna(subset=columns).tail(config.stack.form_window)
-        if len(recent):
-            p = recent[columns].to_numpy(dtype=float)
-            form[name] = float(metrics.rps(p / p.sum(axis=1, keepdims=True),
-                                           metrics.outcome_index(recent["result"])).mean())
+    form = {name: value for name, value in
+            recent_form(history, (BAYES, XGB, XGB_NO_ODDS, MARKET_OPEN), config.stack.form_window).items()
+            if np.isfinite(value)}
     return stacks, form
 
 
