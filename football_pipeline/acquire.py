@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from football_pipeline import settings
 from football_pipeline.common.seasons import Season
 from football_pipeline.ingestion import files
 from football_pipeline.ingestion.files import FBREF, FOOTBALL_DATA, UNDERSTAT, SourceFile
@@ -42,7 +43,7 @@ class Acquired:
 def acquire(
     source: str, competition_id: str, season: Season, *, mode: str, data_dir: Path, scraped_dir: Path,
     archive_dir: Path, scrapy_settings: dict[str, object] | None = None, timeout: float = 3600,
-    spider_arguments: dict[str, str] | None = None,
+    spider_arguments: dict[str, str] | None = None, today: dt.date | None = None,
 ) -> Acquired:
     if mode not in MODES:
         raise ValueError(f"source mode must be one of {MODES}, not {mode!r}")
@@ -53,6 +54,10 @@ def acquire(
         return Acquired(source, manual, data_dir, "manual file" if manual else "none")
 
     spider, extra = SPIDERS[source]
+    if source == FOOTBALL_DATA and season == Season.containing(today or settings.today()):
+        # The current season's partition also fetches football-data's fixtures feed (coming matches with
+        # pre-match prices), which joins the season file as scheduled matches.
+        extra = {**extra, "fixtures": "true"}
     arguments = {"competition": competition_id, "season": season.key, **extra, **(spider_arguments or {})}
     report = run_crawl(spider, arguments,
                        data_dir=scraped_dir, archive_dir=archive_dir, mode=mode, settings=scrapy_settings,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -108,7 +110,13 @@ def read_source(
         parsed = PARSERS[file.source](content, path=shown, competition_id=file.competition_id, season=file.season)
         parsed.extras, parsed.companion_rejections = companions.read(
             file, extra, {p: _shown(p, data_dir) for p in extra})
+        feed = companions.fixtures_path(file) if file.source == FOOTBALL_DATA else None
+        if feed is not None and feed in extra:
+            parsed.info.update(companions.merge_fixtures(parsed, feed, _shown(feed, data_dir)))
         result.validated = validate(parsed, vocabulary, pd.Timestamp(today or settings.today()))
+        if feed is not None and feed in extra:
+            result.validated.rejections = [companions.fixture_rejection(r, _shown(feed, data_dir))
+                                           for r in result.validated.rejections]
     except SourceFileError as error:
         result.error = str(error)
     return result
@@ -215,7 +223,10 @@ def load_directory(
             continue
         todo.append((competition_id, season_key, files, data_dir, vocabulary, today, engine.dialect.name))
     if workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Forking a process that has started JAX's threads can deadlock the child: start the workers
+        # from a clean server process then (the modelling commands load data after importing JAX).
+        context = multiprocessing.get_context("forkserver") if "jax" in sys.modules else None
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             read = pool.map(_read_partition, todo, chunksize=2)
             _load_all(engine, read, summary)
     else:

@@ -90,7 +90,10 @@ DEFAULT_AS_OF = dt.date(2023, 4, 1)
 
 
 def as_of_date() -> dt.date:
-    """The date that splits the data into history and upcoming fixtures: `FOOTBALL_PIPELINE_AS_OF`,
+    """The date that splits the data into history and upcoming fixtures: `FOOTBALL_PIPELINE_AS_OF`;
+    else, in live mode, today (the fixtures feed and the sites' unplayed matches are the upcoming ones);
     else a date inside the last bundled season (results from it on are hidden from every model)."""
     pinned = os.environ.get("FOOTBALL_PIPELINE_AS_OF")
-    return dt.date.fromisoformat(pinned) if pinned else DEFAULT_AS_OF
+    if pinned:
+        return dt.date.fromisoformat(pinned)
+    return today() if source_mode() == "live" else DEFAULT_AS_OF

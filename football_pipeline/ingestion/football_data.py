@@ -27,6 +27,7 @@ from football_pipeline.ingestion.records import ParsedFile, Rejection
 
 UK = ZoneInfo("Europe/London")
 REQUIRED_COLUMNS = ("Date", "HomeTeam", "AwayTeam", "FTHG", "FTAG")
+FIXTURE_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam")  # fixtures.csv: every division, no results yet
 
 # football-data column -> canonical column; all whole numbers except the text ones
 FACT_COLUMNS: dict[str, str] = {
@@ -69,11 +70,12 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
-def parse(data: bytes, *, path: str, competition_id: str, season: Season) -> ParsedFile:
+def parse(data: bytes, *, path: str, competition_id: str, season: Season,
+          required: tuple[str, ...] = REQUIRED_COLUMNS) -> ParsedFile:
     """Parse one football-data season file. Raises `SourceFileError` when the file is unusable."""
     text, info = decode_text(path, data)
     lines = text.splitlines()
-    header = _header(path, lines[0])
+    header = _header(path, lines[0], required)
     rejections: list[Rejection] = []
     file_problems: list[str] = []
 
@@ -145,13 +147,54 @@ def parse(data: bytes, *, path: str, competition_id: str, season: Season) -> Par
     )
 
 
-def _header(path: str, line: str) -> list[str]:
+def parse_fixtures(data: bytes, *, path: str, competition_id: str, season: Season) -> ParsedFile:
+    """football-data's `fixtures.csv`, reduced to one partition.
+
+    The feed lists the coming matches of every division, with pre-match prices and no results. The rows of
+    `competition_id` dated inside `season` come back as a season file's would (goals missing, prices as
+    opening odds, line numbers of fixtures.csv); rows of other divisions or seasons belong to other
+    partitions and are left out without complaint (counted in `info`). A bad row of this partition is
+    rejected with its line and reason, as in a season file.
+    """
+    text, _ = decode_text(path, data)
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        raise SourceFileError(path, "is empty")
+    header = _header(path, lines[0].rstrip("\r\n"), FIXTURE_COLUMNS)
+    division = header.index("Div")
+    kept, other = [lines[0]], 0
+    for line in lines[1:]:
+        cells = next(csv.reader([line.rstrip("\r\n")]), [])
+        ours = len(cells) > division and cells[division].strip() == competition_id
+        other += bool(cells) and any(c.strip() for c in cells) and not ours
+        # Blank the other divisions' lines so that line numbers stay those of fixtures.csv.
+        kept.append(line if ours else "\r\n")
+    if not any(line.strip() for line in kept[1:]):
+        empty = pd.DataFrame({column: pd.Series(dtype=object) for column in MATCH_COLUMNS})
+        return ParsedFile(source=FOOTBALL_DATA, competition_id=competition_id, season=season, path=path,
+                          sha256=sha256(data), matches=empty,
+                          odds=pd.DataFrame({c: pd.Series(dtype=object) for c in ODDS_COLUMNS}),
+                          info={"rows": 0, "other_partitions_rows": other})
+    body = "".join(kept)
+    if not body.endswith(("\n", "\r")) and text.endswith(("\n", "\r")):
+        body += "\r\n"
+    parsed = parse(body.encode("utf-8"), path=path, competition_id=competition_id, season=season,
+                   required=FIXTURE_COLUMNS)
+    # Another season's coming matches are not a fault of this partition's rows.
+    elsewhere = [r for r in parsed.rejections if r.check_name == "temporal" and "is outside season" in r.reason]
+    parsed.rejections = [r for r in parsed.rejections if r not in elsewhere]
+    parsed.sha256 = sha256(data)
+    parsed.info["other_partitions_rows"] = other + len(elsewhere)
+    return parsed
+
+
+def _header(path: str, line: str, required: tuple[str, ...] = REQUIRED_COLUMNS) -> list[str]:
     cells = [cell.replace("\ufeff", "").strip() for cell in next(csv.reader([line]))]
     header = [cell or f"_blank_{index}" for index, cell in enumerate(cells)]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise SourceFileError(path, f"header repeats column(s) {duplicated}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         hints = []
         for column in missing:
@@ -201,7 +244,7 @@ def _matches(
     numbers = flat.reshape(raw_facts.shape)
     with np.errstate(invalid="ignore"):
         whole = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (np.abs(numbers) < 1e9)
-    invalid = pd.DataFrame((raw_facts != "").to_numpy() & ~whole, columns=present, index=frame.index)
+    invalid = pd.DataFrame((raw_facts != "").to_numpy(dtype=bool) & ~whole, columns=present, index=frame.index)
     for position, source_column in enumerate(present):
         if source_column in ("FTHG", "FTAG"):
             reject(invalid[source_column], lambda i, c=source_column: f"{c} {frame.at[i, c]!r} is not a whole number",

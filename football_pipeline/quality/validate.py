@@ -270,7 +270,9 @@ class _Run:
         if not unknown:
             return self.outcome("teams_known", 0)
         listed = ", ".join(f"{name!r} ({count} rows)" for name, count in sorted(unknown.items()))
-        message = (f"{self.parsed.path}: unknown {self.parsed.source} team spelling(s) in {self.country}: {listed}. "
+        feed = self.parsed.info.get("fixtures_feed")  # fixtures.csv rows merged into a season file
+        where = f"{self.parsed.path} (with the coming matches of {feed})" if feed else self.parsed.path
+        message = (f"{where}: unknown {self.parsed.source} team spelling(s) in {self.country}: {listed}. "
                    "Add them to team_aliases.csv (source, country, alias, team_id).")
         return self.outcome("teams_known", 0, {"unknown_spellings": sorted(unknown)}, force_error=message)
 

@@ -58,7 +58,7 @@ class SourceFilesResource(dg.ConfigurableResource):
             scraped_dir=Path(self.scraped_dir) if self.scraped_dir else settings.scraped_dir(),
             archive_dir=Path(self.archive_dir) if self.archive_dir else settings.archive_dir(),
             scrapy_settings=json.loads(self.scrapy_settings),
-            spider_arguments=json.loads(self.spider_arguments).get(source),
+            spider_arguments=json.loads(self.spider_arguments).get(source), today=self.as_of(),
         )
 
     def vocabulary(self) -> Vocabulary:

@@ -103,13 +103,13 @@ def held_sources(engine: sa.Engine, competition_id: str, season: str) -> dict[st
         return _held(connection, competition_id, season)
 
 
-def _held(connection: sa.Connection, competition_id: str, season: str) -> dict[str, int]:
+def _held(connection: sa.Connection, competition_id: str, season: str, completed: bool = False) -> dict[str, int]:
     matches = schema.matches
-    rows = connection.execute(
-        sa.select(matches.c.sources, sa.func.count()).where(
-            matches.c.competition_id == competition_id, matches.c.season == season
-        ).group_by(matches.c.sources)
-    ).all()
+    query = sa.select(matches.c.sources, sa.func.count()).where(
+        matches.c.competition_id == competition_id, matches.c.season == season)
+    if completed:
+        query = query.where(matches.c.status == "completed")
+    rows = connection.execute(query.group_by(matches.c.sources)).all()
     held: dict[str, int] = {}
     for sources, count in rows:
         for source in sources.split(","):
@@ -118,23 +118,27 @@ def _held(connection: sa.Connection, competition_id: str, season: str) -> dict[s
 
 
 def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[str], allow_shrink: bool) -> None:
-    """A source missing from this load would wipe what it loaded; a source with fewer matches than it
-    loaded before would shrink the warehouse (a truncated or partial file?). Both are refused."""
+    """A source missing from this load would wipe what it loaded; a source with fewer completed matches
+    than it loaded before would shrink the warehouse (a truncated or partial file?). Both are refused.
+    Scheduled matches may come and go (a fixture moved, or dropped from the feed): not a loss."""
     label = f"{rows.competition_id} {rows.season}"
     before = _held(connection, rows.competition_id, rows.season)
+    completed_before = _held(connection, rows.competition_id, rows.season, completed=True)
     now: dict[str, int] = {}
-    for listed in rows.matches["sources"]:
-        for source in listed.split(","):
+    completed = rows.matches["status"].eq("completed").to_numpy()
+    for listed, done in zip(rows.matches["sources"], completed, strict=True):
+        for source in listed.split(",") if done else ():
             now[source] = now.get(source, 0) + 1
-    for source, count in sorted(before.items()):
+    for source, total in sorted(before.items()):
         if source not in sources:
             raise LoadRefused(
-                f"{label}: the warehouse holds {count} matches loaded from {source}, but no {source} file was "
+                f"{label}: the warehouse holds {total} matches loaded from {source}, but no {source} file was "
                 "given for this load; refusing to drop them (restore the file, or delete the partition explicitly)"
             )
+        count = completed_before.get(source, 0)
         if now.get(source, 0) < count and not allow_shrink:
             raise LoadRefused(
-                f"{label}: the new files would replace data with less ({source} holds {now.get(source, 0)} "
+                f"{label}: the new files would replace data with less ({source} holds {now.get(source, 0)} completed "
                 f"matches, the warehouse {count}): a truncated or partial file? Refusing; load with allow_shrink "
                 "to accept the smaller set."
             )

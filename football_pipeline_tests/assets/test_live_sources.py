@@ -117,3 +117,29 @@ def test_changed_page_structure_fails_its_check(live):
     structure = checks["football_data_matches:page_structure"]
     assert not structure.passed and "HomeTeam" in structure.description
     assert live.rows("SELECT sources, count(*) FROM matches GROUP BY sources") == [("understat", 380)]
+
+
+def test_the_current_season_also_fetches_the_fixtures_feed(live, tmp_path):
+    # 1 April 2023, E0 2022-23 is the current season: football-data serves the season file up to that
+    # morning and fixtures.csv with the rest (built from the real rows, results and closing prices removed).
+    from football_pipeline_tests.ingestion.test_fixtures_feed import CUT, _feed, _split
+
+    header, before, after = _split()
+    feed_header, feed_rows = _feed(header[0], after)
+    live.site.route(FD_PATH, Reply(200, "".join(header + before).encode(), {"Content-Type": "text/csv"}))
+    live.site.route("/fixtures.csv", Reply(200, "".join([feed_header, *feed_rows]).encode(),
+                                           {"Content-Type": "text/csv"}))
+    live.site.route(US_PATH, Reply(404, b"not here"))
+    sources = live.resources["sources"]
+    live.resources["sources"] = SourceFilesResource(**{**sources.model_dump(), "today": CUT.isoformat()})
+    result, checks = live.run()
+    assert result.success
+    assert live.site.hits("/fixtures.csv")
+    assert (live.scraped / "football-data/fixtures.csv").is_file()
+    assert live.rows("SELECT status, count(*) FROM matches GROUP BY status ORDER BY status") == [
+        ("completed", len(before)), ("scheduled", len(after))]
+    assert live.rows("SELECT min(match_date) FROM matches WHERE status = 'scheduled'")[0][0].startswith(
+        CUT.isoformat())
+    # The coming matches carry football-data's pre-match prices (Pinnacle, market average, ...), no closing ones.
+    assert live.rows("SELECT DISTINCT o.phase FROM odds o JOIN matches m ON m.match_id = o.match_id "
+                     "WHERE m.status = 'scheduled'") == [("opening",)]

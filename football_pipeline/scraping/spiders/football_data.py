@@ -11,7 +11,7 @@ from football_pipeline.ingestion import football_data
 from football_pipeline.ingestion.files import FOOTBALL_DATA, SourceFileError
 from football_pipeline.scraping.spiders.base import FootballSpider
 
-FIXTURES_REQUIRED = ("Div", "Date", "HomeTeam", "AwayTeam")
+FIXTURES_REQUIRED = football_data.FIXTURE_COLUMNS
 
 
 class FootballDataSpider(FootballSpider):
