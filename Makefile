@@ -25,7 +25,7 @@ run: install
 test: install
 	@url="$${TIMESCALEDB_URL:-}"; \
 	if [ -z "$$url" ] && [ -x "$(TSDB)" ]; then url="$$($(TSDB) start | tail -n 1)"; fi; \
-	TIMESCALEDB_URL="$$url" $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	TIMESCALEDB_URL="$$url" $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 ## ui: the Dagster UI on the local instance that `make run` wrote to
 ui: install

@@ -40,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from football_pipeline import partitions, pipeline
-    from football_pipeline.definitions import defs
+    from football_pipeline.definitions import build_definitions
     from football_pipeline.warehouse import engine as engines
 
+    defs = build_definitions()  # built now: the resources read this process's environment
     started = time.perf_counter()
     data_dir = settings.football_data_dir()
     keys = pipeline.known_partitions(data_dir)
@@ -82,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  [{number}/{len(keys)}] {key}", flush=True)
         execute("partitions_job", key)
     execute("aggregates_job")
-    from football_pipeline.resources.models import ModelsResource
+    from football_pipeline.resources.models import from_environment
 
-    models = ModelsResource()
+    models = from_environment()
     why_not = models.missing_history(sorted(s for c, s in keys if c == models.competition))
     if why_not is None:
         print(f"  models ({models.competition}): features, walk-forward backtest, Bayesian Dixon-Coles, XGBoost, "
@@ -133,10 +134,10 @@ def _publish(execute) -> None:
 
     from football_pipeline.automation.sensors import publish_on_new_champion_or_fixtures
     from football_pipeline.resources import WarehouseResource
-    from football_pipeline.resources.models import ModelsResource
+    from football_pipeline.resources.models import from_environment
 
     with dg.DagsterInstance.get() as instance, dg.build_sensor_context(
-            instance=instance, resources={"warehouse": WarehouseResource(), "models": ModelsResource()}) as context:
+            instance=instance, resources={"warehouse": WarehouseResource(), "models": from_environment()}) as context:
         tick = publish_on_new_champion_or_fixtures(context)
     requests = tick.run_requests if isinstance(tick, dg.SensorResult) else [tick] if isinstance(
         tick, dg.RunRequest) else []
@@ -170,10 +171,10 @@ def _latest_performance(engine) -> list[str]:
 def _next_matchday(engine) -> list[str]:
     import datetime as dt
 
-    from football_pipeline.resources.models import ModelsResource
+    from football_pipeline.resources.models import from_environment
     from football_pipeline.serving import queries
 
-    models = ModelsResource()
+    models = from_environment()
     as_of = dt.datetime.combine(models.as_of_date(), dt.time(), tzinfo=dt.timezone.utc)
     try:
         rows = queries.next_matchday(engine, as_of=as_of, competition_id=models.competition)

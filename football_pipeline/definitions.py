@@ -10,7 +10,7 @@ from football_pipeline.automation.jobs import JOBS
 from football_pipeline.automation.schedules import SCHEDULES
 from football_pipeline.automation.sensors import SENSORS
 from football_pipeline.resources import SourceFilesResource, SourceResultIOManager, WarehouseResource
-from football_pipeline.resources.models import ModelsResource
+from football_pipeline.resources import models as models_resource
 
 
 def build_definitions() -> dg.Definitions:
@@ -34,7 +34,7 @@ def build_definitions() -> dg.Definitions:
             "warehouse": WarehouseResource(),
             "sources": SourceFilesResource(),
             "source_io_manager": SourceResultIOManager(),
-            "models": ModelsResource(),
+            "models": models_resource.from_environment(),
         },
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import dagster as dg
 from pydantic import Field
@@ -57,3 +58,25 @@ class ModelsResource(dg.ConfigurableResource):
             window_seasons=self.window_seasons, cadence=self.cadence, burn_in_seasons=self.burn_in_seasons,
             bayes=DixonColesConfig(num_warmup=self.warmup, num_samples=self.backtest_draws,
                                    num_chains=self.chains, warm_warmup=min(self.warmup, 200)))
+
+
+ENV_PREFIX = "FOOTBALL_MODELS_"
+
+
+def from_environment(**overrides) -> ModelsResource:
+    """The deployment's model settings: each field may be set as `FOOTBALL_MODELS_<FIELD>` (e.g.
+    `FOOTBALL_MODELS_CADENCE=matchweek`, `FOOTBALL_MODELS_DRAWS=2000`); unset fields keep their defaults.
+    A value that does not fit its field is an error naming the variable."""
+    values: dict[str, object] = {}
+    for name, field in ModelsResource.model_fields.items():
+        if name == "as_of":  # FOOTBALL_PIPELINE_AS_OF, shared with the serving side
+            continue
+        raw = os.environ.get(ENV_PREFIX + name.upper())
+        if raw is None or raw == "":
+            continue
+        kind = field.annotation if field.annotation in (int, float) else str
+        try:
+            values[name] = kind(raw)
+        except ValueError as error:
+            raise ValueError(f"{ENV_PREFIX + name.upper()}={raw!r}: not a valid {kind.__name__}") from error
+    return ModelsResource(**{**values, **overrides})

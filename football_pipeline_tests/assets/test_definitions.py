@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from football_pipeline import partitions
 from football_pipeline.common.competitions import COMPETITIONS
@@ -53,3 +54,20 @@ def test_quality_checks_are_declared_and_blocking():
     assert ("warehouse/matches", "referential_integrity") in checks
     specs = {spec.key.name: spec for spec in defs.resolve_assets_def(["ingestion", "football_data_matches"]).check_specs}
     assert specs["teams_known"].blocking and specs["file_complete"].blocking
+
+
+def test_model_settings_come_from_the_environment(monkeypatch):
+    from football_pipeline.resources.models import from_environment
+
+    monkeypatch.setenv("FOOTBALL_MODELS_CADENCE", "matchweek")
+    monkeypatch.setenv("FOOTBALL_MODELS_DRAWS", "2000")
+    monkeypatch.setenv("FOOTBALL_MODELS_MAX_R_HAT", "1.02")
+    monkeypatch.setenv("FOOTBALL_MODELS_EVALUATION_SEASONS", "2021-2022,2022-2023")
+    models = from_environment()
+    assert (models.cadence, models.draws, models.max_r_hat) == ("matchweek", 2000, 1.02)
+    assert models.backtest_config().evaluation_seasons == ("2021-2022", "2022-2023")
+    assert models.chains == 4  # unset: the default
+    assert from_environment(draws=10).draws == 10  # explicit settings win
+    monkeypatch.setenv("FOOTBALL_MODELS_CHAINS", "four")
+    with pytest.raises(ValueError, match="FOOTBALL_MODELS_CHAINS='four': not a valid int"):
+        from_environment()

@@ -21,7 +21,6 @@ from football_pipeline.warehouse import engine as engines
 from football_pipeline.warehouse import schema
 from football_pipeline_tests.conftest import TODAY, copy_bundled
 
-pytestmark = pytest.mark.xdist_group("backtest")
 NAME = "test-ensemble"
 
 

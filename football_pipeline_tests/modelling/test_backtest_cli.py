@@ -11,7 +11,6 @@ from football_pipeline import cli
 from football_pipeline.modelling import metrics
 from football_pipeline_tests.conftest import copy_bundled
 
-pytestmark = pytest.mark.xdist_group("backtest")
 SMALL = ["--cadence", "month", "--draws", "100", "--chains", "2", "--warmup", "150", "--burn-in", "1"]
 
 
