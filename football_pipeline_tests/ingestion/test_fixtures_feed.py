@@ -177,3 +177,28 @@ def test_a_played_fixture_is_left_to_the_season_file_and_a_broken_feed_loses_not
     assert result.validated.matches["home_goals"].notna().all()
     assert FIXTURE_ROW_BASE > 100_000
     engine.dispose()
+
+
+def test_understats_unplayed_matches_are_upcoming_fixtures(tmp_path):
+    # Understat's EPL 2020-21 page saved in March 2021 (real): 276 of 380 matches played. What the live
+    # Understat spider writes from it, loaded alone, gives the warehouse 104 scheduled matches, which are
+    # the serving sensor's upcoming fixtures.
+    from football_pipeline.automation.sensors import upcoming_fixtures
+    from football_pipeline.ingestion.understat_pages import league_page_to_dates
+    from football_pipeline_tests.conftest import FIXTURES
+
+    page = FIXTURES / "understat" / "league_EPL_2020.html"
+    data_dir = tmp_path / "data"
+    write(data_dir / "understat/EPL/2020.json", league_page_to_dates(page.read_bytes(), path=page.name))
+    engine = engines.create_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    summary = pipeline.load_directory(engine, data_dir, today=dt.date(2021, 3, 31))
+    assert summary.loaded == 1 and not summary.refused, summary
+    m = schema.matches
+    with engine.connect() as connection:
+        statuses = dict(connection.execute(sa.select(m.c.status, sa.func.count()).group_by(m.c.status)).all())
+        last = connection.execute(sa.select(sa.func.max(m.c.match_date)).where(m.c.status == "completed")).scalar()
+    assert statuses == {"completed": 276, "scheduled": 104}
+    # Postponed matches from January are among them: still upcoming, whatever their original date.
+    fixtures = upcoming_fixtures(engine, "E0", pd.Timestamp(last).date() + dt.timedelta(days=1))
+    assert fixtures.count == 104 and fixtures.first_kickoff.startswith("2021-01-16")
+    engine.dispose()
