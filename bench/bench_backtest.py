@@ -39,9 +39,12 @@ def main() -> int:
     parser.add_argument("--cadence", default="matchweek", choices=["matchweek", "week", "month"])
     parser.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain in each refit")
     parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--burn-in", type=int, default=3,
+                        help="seasons walked before the evaluation to give the stack history")
     parser.add_argument("--warehouse", help="an existing warehouse URL (default: build a scratch SQLite one)")
     parser.add_argument("--json", help="write the scores and timings here")
     parser.add_argument("--csv", help="write the predictions CSV here")
+    parser.add_argument("--oos", help="write every base model's out-of-sample probabilities (burn-in included) here")
     args = parser.parse_args()
     seasons = tuple(args.seasons.split(","))
     with tempfile.TemporaryDirectory() as scratch:
@@ -54,7 +57,7 @@ def main() -> int:
                                               today=dt.date(2026, 11, 26))
             print(f"warehouse: {summary.loaded} partitions in {summary.seconds:.1f} s", flush=True)
         frame, feats = evaluate.backtest_frame(engine)
-        config = BacktestConfig(evaluation_seasons=seasons, cadence=args.cadence,
+        config = BacktestConfig(evaluation_seasons=seasons, cadence=args.cadence, burn_in_seasons=args.burn_in,
                                 bayes=DixonColesConfig(num_samples=args.draws,
                                                        num_chains=args.chains, warm_warmup=150))
         started = time.perf_counter()
@@ -78,6 +81,8 @@ def main() -> int:
     print(f"Bayesian {bayes:.4f} vs ML Dixon-Coles {mle:.4f}: {'PASS' if bayes < mle else 'MISS'}")
     if args.csv:
         evaluate.write_csv(result.predictions, names, Path(args.csv))
+    if args.oos:
+        result.oos.to_csv(args.oos)
     if args.json:
         Path(args.json).write_text(json.dumps({
             "seconds": seconds, "refits": len(result.fits), "config": repr(config),

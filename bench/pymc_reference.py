@@ -44,7 +44,7 @@ from football_pipeline.modelling.dixon_coles import BayesianDixonColes, DixonCol
 def fit_arrays(matches: pd.DataFrame, as_of: dt.date, config: DixonColesConfig | None = None) -> dict:
     """The padded model arguments a fresh `BayesianDixonColes` fits on (`model_arrays`, the product's own
     code): {"args": (home, away, season, weight, team_mask, home_new, away_new), "kwargs": {home_goals,
-    away_goals}, "teams", "seasons", "n"}."""
+    away_goals, home_score, away_score}, "teams", "seasons", "n"}."""
     played, teams, seasons, _, args, kwargs = BayesianDixonColes(config).model_arrays(matches, as_of)
     return {"args": args, "kwargs": kwargs, "teams": teams, "seasons": seasons, "n": len(played)}
 
@@ -58,13 +58,16 @@ def _tau(x, y, lam, mu, rho):
 
 
 def make_pymc_model(home, away, season, weight, team_mask, home_new, away_new, home_goals, away_goals,
-                    n_seasons: int | None = None) -> pm.Model:
+                    home_score=None, away_score=None, n_seasons: int | None = None) -> pm.Model:
     """The PyMC model on the product's padded arrays (argument order as `make_model`'s model function).
     `n_seasons`: the home-advantage slots (the product's `season_capacity`; default the config's)."""
     n_seasons = n_seasons or DixonColesConfig().season_capacity
     mask = np.asarray(team_mask, dtype=np.float64)
     x = np.asarray(home_goals, dtype=np.int64)
     y = np.asarray(away_goals, dtype=np.int64)
+    # Adjusted goals (the product's xG blend) in the Poisson terms; the actual scores in τ.
+    xs = np.asarray(x if home_score is None else home_score, dtype=np.float64)
+    ys = np.asarray(y if away_score is None else away_score, dtype=np.float64)
     home, away, season = (np.asarray(v, dtype=np.int64) for v in (home, away, season))
     home_new, away_new, weight = (np.asarray(v, dtype=np.float64) for v in (home_new, away_new, weight))
     with pm.Model() as model:
@@ -92,7 +95,9 @@ def make_pymc_model(home, away, season, weight, team_mask, home_new, away_new, h
         away_defence = defence[away] + promoted_defence * away_new
         lam = pt.exp(intercept + home_advantage[season] + home_attack + away_defence)
         mu = pt.exp(intercept + away_attack + home_defence)
-        loglik = pm.logp(pm.Poisson.dist(lam), x) + pm.logp(pm.Poisson.dist(mu), y)
+        # Poisson log-density at a non-integer count, as jax.scipy / NumPyro evaluate it (PyMC's Poisson
+        # accepts integers only).
+        loglik = (xs * pt.log(lam) - lam - pt.gammaln(xs + 1.0)) + (ys * pt.log(mu) - mu - pt.gammaln(ys + 1.0))
         loglik = loglik + pt.log(pt.maximum(_tau(x, y, lam, mu, rho), 1e-10))
         pm.Potential("weighted_loglik", pt.sum(weight * loglik))
     return model

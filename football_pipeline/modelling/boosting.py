@@ -77,6 +77,7 @@ class StackConfig:
     num_leaves: int = 4
     min_data_in_leaf: int = 100
     lambda_l2: float = 10.0
+    min_gain: float = 0.002  # hold-out log-loss gain the LightGBM correction / temperature must show
     form_window: int = 150  # recent scored predictions that measure each base model's form (reported)
     min_rows: int = 200
     calibrate: bool = True
@@ -147,9 +148,16 @@ class StackModel:
         later = [p[cut:] for p in probabilities]
         losses = [float(metrics.log_loss(held._raw(later, x[cut:], k), y[cut:]).mean())
                   for k in range(cfg.n_estimators + 1)]
-        self.rounds = int(np.argmin(losses))
+        # A few hundred held-out rows are noisy: the correction and the temperature are kept only when
+        # they beat the pool on the hold-out by a clear margin, not by chance.
+        best = int(np.argmin(losses))
+        self.rounds = best if losses[0] - losses[best] > cfg.min_gain else 0
         if cfg.calibrate:
-            self.temperature = _temperature(held._raw(later, x[cut:], self.rounds), y[cut:])
+            raw = held._raw(later, x[cut:], self.rounds)
+            temperature = _temperature(raw, y[cut:])
+            gain = float(metrics.log_loss(raw, y[cut:]).mean()
+                         - metrics.log_loss(_soften(raw, temperature), y[cut:]).mean())
+            self.temperature = temperature if gain > cfg.min_gain else 1.0
         self._train(probabilities, x, y, weight, self.rounds)
         self.n_train = len(history)
         return self

@@ -4,6 +4,15 @@
     log λ_away = μ + attack[a] + defence[h]
     P(x, y) ∝ τ(x, y; λ_home, λ_away, ρ) Poisson(x; λ_home) Poisson(y; λ_away)      (Dixon & Coles 1997)
 
+What the Poisson terms score is a team's *adjusted goals*: (1 - s)·goals + s·xG, with s = `xg_share`
+where Understat's xG exists (goals alone elsewhere): chances created say more about a team's strength
+than the few that went in. The Poisson log-density is evaluated at that non-integer count (a
+quasi-likelihood, as in xG-based rating models), while τ and ρ are learned from the actual scores, so
+the low-score correction keeps its meaning. Adjusted goals vary about half as much as Poisson counts
+(`dispersion`), which the weights account for. With s = 0 this is the classic model. Measured on EPL
+2018-23 with maximum likelihood (monthly refits, same windows): goals alone RPS 0.2024; s = 0.6 with a
+half-life of ~6 months 0.1999, hence the defaults.
+
 Attack and defence are hierarchical, non-centred and sum to zero over the teams in the data; home
 advantage follows a random walk over seasons; each match's log-likelihood is weighted by
 exp(-ξ · days before the fit date) (Dixon-Coles time decay). Promoted teams (first season back in the
@@ -39,7 +48,12 @@ MODEL_TYPE = "bayesian_dixon_coles"
 
 @dataclass(frozen=True)
 class DixonColesConfig:
-    xi: float = 0.0019  # time decay per day (half-life about a year)
+    xi: float = 0.004  # time decay per day (half-life about six months)
+    xg_share: float = 0.6  # share of xG in the adjusted goals the Poisson terms score (0: goals only)
+    # Quasi-likelihood dispersion of adjusted goals (variance / mean given the rates; Poisson: 1). Measured
+    # on EPL windows 2016-2023 with s = 0.6: 0.44-0.51 (goals alone: 0.97-1.05). The weighted log-likelihood
+    # is divided by it, so the posterior is as wide as the information in the data, not twice as wide.
+    dispersion: float = 0.5
     num_warmup: int = 1000
     num_samples: int = 1000
     num_chains: int = 4
@@ -55,7 +69,8 @@ class DixonColesConfig:
 def make_model(n_seasons: int):
     """The model for `n_seasons` home-advantage slots (a static shape, so the sampler compiles once)."""
 
-    def model(home, away, season, weight, team_mask, home_new, away_new, home_goals=None, away_goals=None):
+    def model(home, away, season, weight, team_mask, home_new, away_new, home_goals=None, away_goals=None,
+              home_score=None, away_score=None):
         n_teams = jnp.sum(team_mask)
         sigma_attack = numpyro.sample("sigma_attack", dist.HalfNormal(0.5))
         sigma_defence = numpyro.sample("sigma_defence", dist.HalfNormal(0.5))
@@ -88,11 +103,29 @@ def make_model(n_seasons: int):
         lam = jnp.exp(intercept + home_advantage[season] + home_attack + away_defence)
         mu = jnp.exp(intercept + away_attack + home_defence)
         if home_goals is not None:
-            loglik = dist.Poisson(lam).log_prob(home_goals) + dist.Poisson(mu).log_prob(away_goals)
+            x = home_goals if home_score is None else home_score  # adjusted goals (see the docstring)
+            y = away_goals if away_score is None else away_score
+            # Poisson log-density written out: it is evaluated at non-integer adjusted goals, which
+            # NumPyro's Poisson refuses when argument validation is on.
+            loglik = _poisson_logpmf(x, lam) + _poisson_logpmf(y, mu)
             loglik = loglik + jnp.log(jnp.clip(_tau(home_goals, away_goals, lam, mu, rho), 1e-10))
             numpyro.factor("weighted_loglik", jnp.sum(weight * loglik))
 
     return model
+
+
+def adjusted_goals(played: pd.DataFrame, side: str, xg_share: float) -> np.ndarray:
+    """(1 - xg_share)·goals + xg_share·xG for one side of each match; goals alone where xG is missing."""
+    goals = played[f"{side}_goals"].to_numpy(dtype=float)
+    if xg_share <= 0 or f"{side}_xg" not in played:
+        return goals
+    xg = played[f"{side}_xg"].to_numpy(dtype=float)
+    return np.where(np.isfinite(xg), (1 - xg_share) * goals + xg_share * xg, goals)
+
+
+def _poisson_logpmf(count, rate):
+    count = jnp.asarray(count, dtype=jnp.result_type(float))
+    return jax.scipy.special.xlogy(count, rate) - jax.scipy.special.gammaln(count + 1.0) - rate
 
 
 def _tau(x, y, lam, mu, rho):
@@ -226,6 +259,8 @@ class BayesianDixonColes:
             "away_new": np.zeros(capacity, dtype=np.float32),
             "home_goals": np.zeros(capacity, dtype=np.int32),
             "away_goals": np.zeros(capacity, dtype=np.int32),
+            "home_score": np.zeros(capacity, dtype=np.float32),
+            "away_score": np.zeros(capacity, dtype=np.float32),
         }
         arrays["home"][:n] = played["home_team_id"].map(index).to_numpy()
         arrays["away"][:n] = played["away_team_id"].map(index).to_numpy()
@@ -234,19 +269,23 @@ class BayesianDixonColes:
         weight = np.exp(-cfg.xi * days)
         # Decay sets the matches' relative say; scaled to a mean of one, the window still carries as much
         # information as it has matches (unscaled, the posterior would be too wide, the forecasts too timid).
-        arrays["weight"][:n] = weight / weight.mean() if cfg.normalise_weights else weight
+        weight = weight / weight.mean() if cfg.normalise_weights else weight
+        arrays["weight"][:n] = weight / cfg.dispersion if cfg.xg_share > 0 else weight
         for side in ("home", "away"):
             column = f"{side}_newness" if f"{side}_newness" in played else f"{side}_promoted"
             if column in played:
                 arrays[f"{side}_new"][:n] = played[column].fillna(0).to_numpy(dtype=np.float32)
         arrays["home_goals"][:n] = played["home_goals"].astype(int).to_numpy()
         arrays["away_goals"][:n] = played["away_goals"].astype(int).to_numpy()
+        for side in ("home", "away"):
+            arrays[f"{side}_score"][:n] = adjusted_goals(played, side, cfg.xg_share)
         team_mask = np.zeros(cfg.team_capacity, dtype=np.float32)
         team_mask[slots] = 1.0
 
         args = (arrays["home"], arrays["away"], arrays["season"], arrays["weight"], team_mask,
                 arrays["home_new"], arrays["away_new"])
-        kwargs = {"home_goals": arrays["home_goals"], "away_goals": arrays["away_goals"]}
+        kwargs = {"home_goals": arrays["home_goals"], "away_goals": arrays["away_goals"],
+                  "home_score": arrays["home_score"], "away_score": arrays["away_score"]}
         return played, teams, list(seasons), slots, args, kwargs
 
     def fit(self, matches: pd.DataFrame, as_of: dt.date, seed: int = 0, warm: bool = False) -> Posterior:

@@ -1,8 +1,8 @@
 """Maximum-likelihood Dixon-Coles (Dixon & Coles 1997), time-weighted: the reference the Bayesian model
 must beat, and the source of the point-in-time "Dixon-Coles strengths" features.
 
-Same likelihood as `dixon_coles.make_model` (Poisson goals, low-score correction τ, exp(-ξ·days)
-weights), fitted by L-BFGS on a jitted JAX gradient. Arrays are padded to fixed capacities so the
+Same likelihood as `dixon_coles.make_model` (Poisson terms on adjusted goals, low-score correction τ
+on the actual scores, exp(-ξ·days) weights), fitted by L-BFGS on a jitted JAX gradient. Arrays are padded to fixed capacities so the
 gradient compiles once for a whole backtest. Sum-to-zero attack/defence via a quadratic penalty.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from football_pipeline.modelling.dixon_coles import adjusted_goals
 from football_pipeline.modelling.scoregrid import outcome_summary, score_grid
 
 MODEL_TYPE = "dixon_coles_mle"
@@ -24,7 +25,8 @@ MODEL_TYPE = "dixon_coles_mle"
 
 @dataclass(frozen=True)
 class MLEConfig:
-    xi: float = 0.0019
+    xi: float = 0.004
+    xg_share: float = 0.6  # as DixonColesConfig.xg_share: the same model, fitted by maximum likelihood
     team_capacity: int = 96
     match_block: int = 512
     max_goals: int = 10
@@ -50,7 +52,8 @@ class MLEFit:
         return float(self.attack[i]), float(self.defence[i])
 
 
-def _negative_loglik(params, home, away, weight, home_goals, away_goals, team_mask, capacity):
+def _negative_loglik(params, home, away, weight, home_goals, away_goals, home_score, away_score, team_mask,
+                     capacity):
     attack = params[:capacity] * team_mask
     defence = params[capacity:2 * capacity] * team_mask
     intercept, home_adv, raw_rho = params[2 * capacity], params[2 * capacity + 1], params[2 * capacity + 2]
@@ -62,18 +65,19 @@ def _negative_loglik(params, home, away, weight, home_goals, away_goals, team_ma
                     jnp.where((x == 0) & (y == 1), 1 + lam * rho,
                               jnp.where((x == 1) & (y == 0), 1 + mu * rho,
                                         jnp.where((x == 1) & (y == 1), 1 - rho, 1.0))))
-    loglik = (x * jnp.log(lam) - lam + y * jnp.log(mu) - mu
-              - jax.scipy.special.gammaln(x + 1.0) - jax.scipy.special.gammaln(y + 1.0)
+    loglik = (home_score * jnp.log(lam) - lam + away_score * jnp.log(mu) - mu
+              - jax.scipy.special.gammaln(home_score + 1.0) - jax.scipy.special.gammaln(away_score + 1.0)
               + jnp.log(jnp.clip(tau, 1e-10)))
     penalty = 100.0 * (jnp.sum(attack) ** 2 + jnp.sum(defence) ** 2) + 1e-4 * (
         jnp.sum(attack ** 2) + jnp.sum(defence ** 2))
     return -jnp.sum(weight * loglik) / jnp.maximum(jnp.sum(weight), 1.0) * 1000.0 + penalty
 
 
-_value_and_grad = jax.jit(jax.value_and_grad(_negative_loglik), static_argnums=(7,))
+_value_and_grad = jax.jit(jax.value_and_grad(_negative_loglik), static_argnums=(9,))
 
 
-def window_arrays(played: pd.DataFrame, teams: list[str], as_of: dt.date, xi: float, capacity: int):
+def window_arrays(played: pd.DataFrame, teams: list[str], as_of: dt.date, xi: float, capacity: int,
+                  xg_share: float = 0.0):
     index = {t: i for i, t in enumerate(teams)}
     n = len(played)
     size = max(capacity, -(-n // capacity) * capacity)
@@ -83,6 +87,9 @@ def window_arrays(played: pd.DataFrame, teams: list[str], as_of: dt.date, xi: fl
     out["away"][:n] = played["away_team_id"].map(index).to_numpy()
     out["home_goals"][:n] = played["home_goals"].astype(int).to_numpy()
     out["away_goals"][:n] = played["away_goals"].astype(int).to_numpy()
+    for side in ("home", "away"):
+        out[f"{side}_score"] = np.zeros(size, dtype=np.float32)
+        out[f"{side}_score"][:n] = adjusted_goals(played, side, xg_share)
     days = (pd.Timestamp(as_of) - pd.to_datetime(played["match_date"])).dt.days.to_numpy()
     out["weight"][:n] = np.exp(-xi * days)
     return out
@@ -100,7 +107,7 @@ class DixonColesMLE:
         teams = sorted(set(played["home_team_id"]) | set(played["away_team_id"]))
         if len(teams) > cfg.team_capacity:
             raise ValueError(f"{len(teams)} teams exceed team_capacity {cfg.team_capacity}")
-        arrays = window_arrays(played, teams, as_of, cfg.xi, cfg.match_block)
+        arrays = window_arrays(played, teams, as_of, cfg.xi, cfg.match_block, cfg.xg_share)
         capacity = cfg.team_capacity
         mask = np.zeros(capacity, dtype=np.float32)
         mask[: len(teams)] = 1.0
@@ -111,8 +118,8 @@ class DixonColesMLE:
                 start[i], start[capacity + i] = self._last[f"a:{team}"], self._last[f"d:{team}"]
         if "intercept" in self._last:
             start[2 * capacity:] = self._last["intercept"], self._last["home"], self._last["raw_rho"]
-        args = (arrays["home"], arrays["away"], arrays["weight"], arrays["home_goals"], arrays["away_goals"], mask,
-                capacity)
+        args = (arrays["home"], arrays["away"], arrays["weight"], arrays["home_goals"], arrays["away_goals"],
+                arrays["home_score"], arrays["away_score"], mask, capacity)
 
         def objective(x):
             value, grad = _value_and_grad(jnp.asarray(x, dtype=jnp.float32), *args)

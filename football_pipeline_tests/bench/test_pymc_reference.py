@@ -30,6 +30,12 @@ AS_OF = dt.date(2022, 10, 1)
 @pytest.fixture(scope="module")
 def matches() -> pd.DataFrame:
     frame = pd.concat([season_matches("2122"), season_matches("2223")], ignore_index=True)
+    # xG on 2022-23 only, so that both kinds of rows are scored: adjusted goals (non-integer) where xG
+    # exists, goals alone where it does not. The values only need to be non-integer for this check.
+    rng = np.random.default_rng(3)
+    later = frame["season"] == "2022-2023" if "season" in frame else frame.index >= len(frame) // 2
+    for side in ("home", "away"):
+        frame[f"{side}_xg"] = np.where(later, rng.gamma(2.0, 0.7, len(frame)), np.nan)
     return with_promoted(frame.assign(competition_id="E0"))  # 2022-23's promoted teams get the shifts
 
 
