@@ -72,10 +72,16 @@ class EnsembleModel:
 
     def base_predictions(self, fixtures: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame(index=fixtures.index)
-        bayes = bayes_predict(self.posterior, list(fixtures["home_team_id"]), list(fixtures["away_team_id"]),
-                              str(fixtures["season"].iat[0]) if len(fixtures) else None,
-                              fixtures["home_newness"].to_numpy(), fixtures["away_newness"].to_numpy())
-        bayes.index = fixtures.index
+        # Each fixture gets its own season's home advantage (a batch may span the end of one season and
+        # the start of the next).
+        parts = []
+        for season, batch in fixtures.groupby("season", sort=False) if len(fixtures) else ():
+            part = bayes_predict(self.posterior, list(batch["home_team_id"]), list(batch["away_team_id"]),
+                                 str(season), batch["home_newness"].to_numpy(), batch["away_newness"].to_numpy())
+            part.index = batch.index
+            parts.append(part)
+        bayes = pd.concat(parts).reindex(fixtures.index) if parts else bayes_predict(
+            self.posterior, [], [], None, np.zeros(0), np.zeros(0))
         for column in P:
             out[f"{BAYES}_{column}"] = bayes[column]
         for name, model in ((XGB, self.xgboost), (XGB_NO_ODDS, self.xgboost_no_odds)):

@@ -231,3 +231,22 @@ def test_fixture_inputs_carry_what_the_ensemble_reads(frame):
     city = inputs["home_team_id"] == "manchester-city"
     assert (inputs.loc[city, "dc_home_attack"] == fit.strengths("manchester-city")[0]).all()
     assert inputs["market_p_home"].notna().all()  # the bundled files carry pre-match prices
+
+
+def test_a_batch_spanning_two_seasons_gets_each_seasons_home_advantage(ensemble):
+    two = posterior()
+    draws = len(two.samples["intercept"])
+    two.seasons = ["2022-2023", "2023-2024"]
+    two.samples["home_advantage"] = np.column_stack([np.full(draws, 0.05), np.full(draws, 0.45)])
+    model = EnsembleModel(two, ensemble.xgboost, ensemble.xgboost_no_odds, ensemble.stacks, ensemble.form,
+                          ensemble.market_features, AS_OF, ensemble.training_size)
+    batch = fixtures(8)
+    batch.loc[batch.index[:4], "season"] = "2022-2023"
+    together = model.base_predictions(batch)
+    for season, part in batch.groupby("season"):
+        alone = model.base_predictions(part)
+        np.testing.assert_allclose(together.loc[part.index, f"{BAYES}_p_home"], alone[f"{BAYES}_p_home"])
+    # The newer season's larger home advantage shows: the same pairing is likelier a home win there.
+    same = batch.iloc[[0, 0]].assign(season=["2022-2023", "2023-2024"])
+    p = model.base_predictions(same.set_axis([1, 2]))[f"{BAYES}_p_home"].to_numpy()
+    assert p[1] > p[0] + 0.05
