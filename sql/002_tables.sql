@@ -60,6 +60,26 @@ COMMENT ON COLUMN odds.outcome IS 'home | draw | away | over | under';
 COMMENT ON COLUMN odds.phase IS 'opening (pre-match) | closing';
 COMMENT ON COLUMN odds.price IS 'decimal odds';
 
+CREATE TABLE IF NOT EXISTS publish_log (
+	publish_id SERIAL NOT NULL,
+	model_name VARCHAR(64) NOT NULL,
+	model_version VARCHAR(64) NOT NULL,
+	competition_id VARCHAR(8) NOT NULL,
+	started_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	finished_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	duration_seconds FLOAT NOT NULL,
+	fixtures INTEGER NOT NULL,
+	rows_written INTEGER NOT NULL,
+	replaced INTEGER NOT NULL,
+	skipped INTEGER NOT NULL,
+	CONSTRAINT pk_publish_log PRIMARY KEY (publish_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_publish_log_finished_at ON publish_log (finished_at);
+
+COMMENT ON COLUMN publish_log.duration_seconds IS 'from loading the champion to the rows written (the commit excluded)';
+COMMENT ON COLUMN publish_log.skipped IS 'fixtures left out (unknown team)';
+
 CREATE TABLE IF NOT EXISTS quarantine (
 	quarantine_id SERIAL NOT NULL,
 	source VARCHAR(16) NOT NULL,

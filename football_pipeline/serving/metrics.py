@@ -8,6 +8,7 @@ own, whichever process wrote them, and nothing is kept in memory between scrapes
     football_predictions_upcoming{competition_id, model_name}            of which kick off after now
     football_predictions_last_published_timestamp_seconds{model_name}    newest predicted_at
     football_predictions_age_seconds{model_name}                         now minus that: publish lag
+    football_publish_duration_seconds{model_name} (histogram)            how long each publish took (publish_log)
     football_model_{accuracy,rps,log_loss,brier,ece}{model_name, model_version, competition_id}
     football_market_rps{...}, football_model_rps_edge{...}               the same evaluation's market
     football_model_evaluated_matches{...}, football_model_evaluated_timestamp_seconds{...}
@@ -32,7 +33,7 @@ from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from prometheus_client import start_http_server
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from football_pipeline import settings
@@ -118,6 +119,10 @@ class WarehouseCollector(Collector):
             checked = connection.execute(
                 sa.select(sf.c.source, sa.func.max(sf.c.checked_at)).group_by(sf.c.source).order_by(sf.c.source)
             ).all()
+            publishes = connection.execute(
+                sa.select(schema.publish_log.c.model_name, schema.publish_log.c.duration_seconds)
+                .order_by(schema.publish_log.c.model_name)
+            ).all()
             statuses = connection.execute(
                 sa.select(sf.c.source, sf.c.status, sa.func.count()).group_by(sf.c.source, sf.c.status)
                 .order_by(sf.c.source, sf.c.status)
@@ -143,6 +148,7 @@ class WarehouseCollector(Collector):
             age.add_metric([model], now - _epoch(newest))
         yield last
         yield age
+        yield _publish_histogram(publishes)
 
         labels = ["model_name", "model_version", "competition_id"]
         families = {name: GaugeMetricFamily(f"football_model_{name}", f"latest evaluation: {text}", labels=labels)
@@ -226,3 +232,21 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+PUBLISH_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+def _publish_histogram(rows) -> HistogramMetricFamily:
+    """Every logged publish's duration, per model, as a cumulative Prometheus histogram."""
+    family = HistogramMetricFamily("football_publish_duration_seconds",
+                                   "seconds from loading the champion to its predictions written, per publish",
+                                   labels=["model_name"])
+    by_model: dict[str, list[float]] = {}
+    for model, seconds in rows:
+        by_model.setdefault(model, []).append(float(seconds))
+    for model, durations in by_model.items():
+        buckets = [(str(bound), sum(d <= bound for d in durations)) for bound in PUBLISH_BUCKETS]
+        buckets.append(("+Inf", len(durations)))
+        family.add_metric([model], buckets, sum_value=sum(durations))
+    return family

@@ -19,6 +19,7 @@ Dagster-free: the `serving/predictions` asset and tests call `publish`.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -153,6 +154,7 @@ def publish(engine: sa.Engine, champion_name: str, frame: pd.DataFrame, features
     Raises `ChampionUnavailableError` (nothing written) when there is no champion or it cannot be
     loaded or used; any database error rolls the whole publish back.
     """
+    started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
     version = tracking.champion(champion_name)
     if version is None:
         raise ChampionUnavailableError(
@@ -242,6 +244,11 @@ def publish(engine: sa.Engine, champion_name: str, frame: pd.DataFrame, features
             report.replaced += max(deleted.rowcount or 0, 0)
         for start in range(0, len(records), _CHUNK):
             connection.execute(table.insert(), records[start:start + _CHUNK])
+        connection.execute(schema.publish_log.insert().values(
+            model_name=champion_name, model_version=report.model_version, competition_id=competition,
+            started_at=started_at, finished_at=dt.datetime.now(dt.UTC),
+            duration_seconds=time.perf_counter() - started, fixtures=report.fixtures, rows_written=len(records),
+            replaced=report.replaced, skipped=len(report.skipped)))
     report.rows_written = len(records)
     report.predicted_at = predicted_at
     report.next_matchday = pd.Timestamp(rows["match_date"].min()).date()

@@ -261,6 +261,26 @@ predictions = sa.Table(
              postgresql_include=["home_team_id", "away_team_id"]),
 )
 
+# One row per publish that wrote predictions (serving/publish.py, in the same transaction as the rows):
+# what was published and how long it took. The Prometheus publish-latency histogram reads it.
+publish_log = sa.Table(
+    "publish_log",
+    metadata,
+    sa.Column("publish_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_name", sa.String(64), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("competition_id", sa.String(8), nullable=False),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("finished_at", TS, nullable=False),
+    sa.Column("duration_seconds", sa.Float, nullable=False,
+              comment="from loading the champion to the rows written (the commit excluded)"),
+    sa.Column("fixtures", sa.Integer, nullable=False),
+    sa.Column("rows_written", sa.Integer, nullable=False),
+    sa.Column("replaced", sa.Integer, nullable=False),
+    sa.Column("skipped", sa.Integer, nullable=False, comment="fixtures left out (unknown team)"),
+    sa.Index("ix_publish_log_finished_at", "finished_at"),
+)
+
 model_performance = sa.Table(
     "model_performance",
     metadata,

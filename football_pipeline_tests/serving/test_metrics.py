@@ -28,6 +28,12 @@ def _fill(engine: sa.Engine) -> None:
                             (dt.date(2025, 2, 1), data.at(1, 1))):
             connection.execute(mp.update().where(mp.c.model_name == "dixon_coles", mp.c.competition_id == "E0",
                                                  mp.c.period_start == start).values(evaluated_at=when))
+        connection.execute(schema.publish_log.insert(), [
+            {"model_name": model, "model_version": "1", "competition_id": "E0", "started_at": data.at(1, 5),
+             "finished_at": data.at(1, 5), "duration_seconds": seconds, "fixtures": 10, "rows_written": 10,
+             "replaced": 0, "skipped": 0}
+            for model, seconds in (("dixon_coles", 0.8), ("dixon_coles", 4.0), ("dixon_coles", 45.0),
+                                   ("xgboost", 1.5))])
         connection.execute(schema.raw_files.insert(), [
             {"sha256": c * 64, "size_bytes": 1, "content": b"x"} for c in "abc"])
         connection.execute(schema.source_files.insert(), [
@@ -88,6 +94,17 @@ def test_metrics_read_the_warehouse(warehouse):
     assert value("football_source_files", {"source": "football-data", "status": "loaded"}) == 2
     assert value("football_source_files", {"source": "understat", "status": "blocked"}) == 1
     assert value("football_warehouse_scrape_duration_seconds") > 0
+
+    # Publish latency, from publish_log: a cumulative histogram per model.
+    dc = {"model_name": "dixon_coles"}
+    assert value("football_publish_duration_seconds_count", dc) == 3
+    assert abs(value("football_publish_duration_seconds_sum", dc) - 49.8) < 1e-9
+    assert value("football_publish_duration_seconds_bucket", {**dc, "le": "1.0"}) == 1
+    assert value("football_publish_duration_seconds_bucket", {**dc, "le": "5.0"}) == 2
+    assert value("football_publish_duration_seconds_bucket", {**dc, "le": "30.0"}) == 2
+    assert value("football_publish_duration_seconds_bucket", {**dc, "le": "60.0"}) == 3
+    assert value("football_publish_duration_seconds_bucket", {**dc, "le": "+Inf"}) == 3
+    assert value("football_publish_duration_seconds_count", {"model_name": "xgboost"}) == 1
 
 
 def test_empty_warehouse_reports_zero_series_and_up(sqlite_url):

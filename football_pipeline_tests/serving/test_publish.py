@@ -171,6 +171,13 @@ def test_publish_serves_next_matchday_and_republishing_replaces(store, engine):
     after = _rows(engine)
     assert len(after) == len(rows), "re-publishing the same version replaces, never duplicates"
     assert [(r["home_win_pct"], r["draw_pct"]) for r in after] == [(r["home_win_pct"], r["draw_pct"]) for r in rows]
+    # Each publish is logged in the same transaction: what, for which competition, how long.
+    log = schema.publish_log
+    with engine.connect() as connection:
+        logged = connection.execute(sa.select(log).order_by(log.c.publish_id)).mappings().all()
+    assert [(r["model_version"], r["competition_id"], r["rows_written"], r["replaced"]) for r in logged] == [
+        (store["version"], "E0", len(upcoming), 0), (store["version"], "E0", len(upcoming), len(upcoming))]
+    assert all(0 < r["duration_seconds"] < 600 and r["finished_at"] >= r["started_at"] for r in logged)
 
 
 def test_no_champion_or_unloadable_champion_writes_nothing(store, sqlite_engine):
@@ -189,6 +196,8 @@ def test_no_champion_or_unloadable_champion_writes_nothing(store, sqlite_engine)
                              "artifact store unreachable"):
         _publish(store, sqlite_engine, model_loader=broken)
     assert _rows(sqlite_engine) == before, "the previous predictions stay served, untouched"
+    with sqlite_engine.connect() as connection:  # only the publish that wrote rows is logged
+        assert connection.execute(sa.select(sa.func.count()).select_from(schema.publish_log)).scalar_one() == 1
 
 
 def test_a_failing_insert_rolls_the_whole_publish_back(store, sqlite_engine, monkeypatch):
