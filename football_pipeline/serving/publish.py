@@ -19,8 +19,8 @@ Dagster-free: the `serving/predictions` asset and tests call `publish`.
 from __future__ import annotations
 
 import datetime as dt
-import time
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any

@@ -243,7 +243,7 @@ def test_a_batch_spanning_two_seasons_gets_each_seasons_home_advantage(ensemble)
     batch = fixtures(8)
     batch.loc[batch.index[:4], "season"] = "2022-2023"
     together = model.base_predictions(batch)
-    for season, part in batch.groupby("season"):
+    for _season, part in batch.groupby("season"):
         alone = model.base_predictions(part)
         np.testing.assert_allclose(together.loc[part.index, f"{BAYES}_p_home"], alone[f"{BAYES}_p_home"])
     # The newer season's larger home advantage shows: the same pairing is likelier a home win there.
