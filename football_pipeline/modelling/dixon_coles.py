@@ -114,6 +114,13 @@ def make_model(n_seasons: int):
     return model
 
 
+def _has_xg(played: pd.DataFrame) -> np.ndarray:
+    if "home_xg" not in played or "away_xg" not in played:
+        return np.zeros(len(played), dtype=bool)
+    return (np.isfinite(played["home_xg"].to_numpy(dtype=float))
+            & np.isfinite(played["away_xg"].to_numpy(dtype=float)))
+
+
 def adjusted_goals(played: pd.DataFrame, side: str, xg_share: float) -> np.ndarray:
     """(1 - xg_share)·goals + xg_share·xG for one side of each match; goals alone where xG is missing."""
     goals = played[f"{side}_goals"].to_numpy(dtype=float)
@@ -270,7 +277,9 @@ class BayesianDixonColes:
         # Decay sets the matches' relative say; scaled to a mean of one, the window still carries as much
         # information as it has matches (unscaled, the posterior would be too wide, the forecasts too timid).
         weight = weight / weight.mean() if cfg.normalise_weights else weight
-        arrays["weight"][:n] = weight / cfg.dispersion if cfg.xg_share > 0 else weight
+        # The dispersion belongs to the rows scored on adjusted goals; rows without xG are plain Poisson.
+        blended = _has_xg(played) if cfg.xg_share > 0 else np.zeros(n, dtype=bool)
+        arrays["weight"][:n] = weight / np.where(blended, cfg.dispersion, 1.0)
         for side in ("home", "away"):
             column = f"{side}_newness" if f"{side}_newness" in played else f"{side}_promoted"
             if column in played:

@@ -66,3 +66,27 @@ def test_warm_refit_reuses_the_sampler_and_still_converges(fitted):
     assert posterior.diagnostics["r_hat_max"] < 1.05
     unknown = predict(posterior, ["a-team-never-seen"], ["manchester-city"])
     assert unknown["p_away"].iloc[0] > unknown["p_home"].iloc[0]
+
+
+def test_adjusted_goals_and_their_dispersion_apply_only_where_xg_exists():
+    matches = season_matches("2223").copy()
+    half = len(matches) // 2
+    matches["home_xg"] = np.where(np.arange(len(matches)) < half, 1.7, np.nan)
+    matches["away_xg"] = np.where(np.arange(len(matches)) < half, 0.6, np.nan)
+    as_of = dt.date(2023, 6, 1)
+    config = DixonColesConfig(xi=0.0)  # equal decay weights: what remains is the dispersion
+    played, _, _, _, args, kwargs = BayesianDixonColes(config).model_arrays(matches, as_of)
+    n = len(played)
+    with_xg = np.isfinite(played["home_xg"].to_numpy(dtype=float))
+    weight = np.asarray(args[3])[:n]
+    np.testing.assert_allclose(weight[with_xg], 1 / config.dispersion)
+    np.testing.assert_allclose(weight[~with_xg], 1.0)
+    home = played["home_goals"].to_numpy(dtype=float)
+    np.testing.assert_allclose(kwargs["home_score"][:n][with_xg], 0.4 * home[with_xg] + 0.6 * 1.7, rtol=1e-6)
+    np.testing.assert_allclose(kwargs["home_score"][:n][~with_xg], home[~with_xg])
+    np.testing.assert_array_equal(kwargs["home_goals"][:n], home.astype(int))  # tau sees the actual scores
+    # Goals only: the classic model, every weight one.
+    _, _, _, _, classic, scores = BayesianDixonColes(DixonColesConfig(xi=0.0, xg_share=0.0)).model_arrays(
+        matches, as_of)
+    np.testing.assert_allclose(np.asarray(classic[3])[:n], 1.0)
+    np.testing.assert_allclose(scores["home_score"][:n], home)
