@@ -173,7 +173,6 @@ class BayesianDixonColes:
         self._state_seasons: tuple[str, ...] | None = None
         self._energy_fn = None
         self._continue_fn = None
-        self._kernel = None
 
     def _sampler(self, capacity: int, kind: str) -> MCMC:
         """One compiled sampler per (padded match count, kind): "cold" (full warm-up), "warm" (short
@@ -193,12 +192,18 @@ class BayesianDixonColes:
         call, which costs seconds per refit and keeps every compiled copy in memory: over a season of
         refits, gigabytes.)"""
         if self._continue_fn is None:
-            kernel = self._kernel  # initialised (vectorised over chains) by the first cold or warm run
+            # A kernel of our own, initialised on one chain so that its `sample` is the single-chain
+            # transition, vectorised here. (The MCMC's kernel cannot be reused: whether its `sample` is
+            # batched depends on how NumPyro last initialised it, and a second cold run changes that.)
+            kernel = NUTS(self._model, target_accept_prob=self.config.target_accept)
+            one_chain = jax.tree_util.tree_map(lambda leaf: leaf[0], state.z)
+            kernel.init(jax.random.PRNGKey(0), 0, one_chain, args, kwargs)
+            transition = jax.vmap(kernel.sample, in_axes=(0, None, None))
             length = self.config.num_samples
 
             def run(start, model_args, model_kwargs):
                 def step(current, _):
-                    current = kernel.sample(current, model_args, model_kwargs)
+                    current = transition(current, model_args, model_kwargs)
                     return current, (current.z, current.diverging)
 
                 end, (positions, diverging) = jax.lax.scan(step, start, None, length=length)
@@ -331,7 +336,6 @@ class BayesianDixonColes:
             last = mcmc.last_state
             grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
             diverging = np.asarray(mcmc.get_extra_fields()["diverging"])
-            self._kernel = self._kernel or mcmc.sampler
         self._state, self._state_seasons = last, tuple(seasons)
         divergences = int(np.asarray(diverging).sum())
         seconds = time.perf_counter() - started

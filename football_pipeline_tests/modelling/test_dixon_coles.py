@@ -90,3 +90,14 @@ def test_adjusted_goals_and_their_dispersion_apply_only_where_xg_exists():
         matches, as_of)
     np.testing.assert_allclose(np.asarray(classic[3])[:n], 1.0)
     np.testing.assert_allclose(scores["home_score"][:n], home)
+
+
+def test_a_second_cold_fit_then_a_continued_refit():
+    # NumPyro re-initialises its kernel differently on a second run of the same sampler; the continued
+    # refit must not depend on that (it once failed with a vmap rank error after two cold fits).
+    matches = season_matches("2223")
+    model = BayesianDixonColes(DixonColesConfig(num_warmup=60, num_samples=60, num_chains=2))
+    day = dt.date(2023, 6, 1)
+    modes = [model.fit(matches, day).mode, model.fit(matches, day).mode,
+             model.fit(matches, day + dt.timedelta(days=7), warm=True).mode]
+    assert modes == ["cold", "cold", "continue"]
