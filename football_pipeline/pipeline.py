@@ -111,11 +111,12 @@ def read_source(
         parsed.extras, parsed.companion_rejections = companions.read(
             file, extra, {p: _shown(p, data_dir) for p in extra})
         feed = companions.fixtures_path(file) if file.source == FOOTBALL_DATA else None
-        if feed is not None and feed in extra:
-            parsed.info.update(companions.merge_fixtures(parsed, feed, _shown(feed, data_dir)))
+        feed_shown = _shown(feed, data_dir) if feed is not None and feed in extra else None
+        if feed_shown is not None:
+            parsed.info.update(companions.merge_fixtures(parsed, feed, feed_shown))
         result.validated = validate(parsed, vocabulary, pd.Timestamp(today or settings.today()))
-        if feed is not None and feed in extra:
-            result.validated.rejections = [companions.fixture_rejection(r, _shown(feed, data_dir))
+        if feed_shown is not None:
+            result.validated.rejections = [companions.fixture_rejection(r, feed_shown)
                                            for r in result.validated.rejections]
     except SourceFileError as error:
         result.error = str(error)
