@@ -20,11 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from football_pipeline import pipeline  # noqa: E402
 from football_pipeline.modelling import evaluate  # noqa: E402
-from football_pipeline.modelling.backtest import BacktestConfig, run_backtest  # noqa: E402
+from football_pipeline.modelling.backtest import BacktestConfig, restack, run_backtest  # noqa: E402
 from football_pipeline.modelling.dixon_coles import DixonColesConfig  # noqa: E402
 from football_pipeline.modelling.features import FEATURES, MARKET_FEATURES  # noqa: E402
 from football_pipeline.settings import BUNDLED_DATA_DIR  # noqa: E402
@@ -45,6 +47,9 @@ def main() -> int:
     parser.add_argument("--json", help="write the scores and timings here")
     parser.add_argument("--csv", help="write the predictions CSV here")
     parser.add_argument("--oos", help="write every base model's out-of-sample probabilities (burn-in included) here")
+    parser.add_argument("--restack", metavar="OOS_CSV",
+                        help="replay only the stacks on a saved --oos file (same seasons and cadence), "
+                             "keeping its base-model predictions")
     args = parser.parse_args()
     seasons = tuple(args.seasons.split(","))
     with tempfile.TemporaryDirectory() as scratch:
@@ -61,14 +66,22 @@ def main() -> int:
                                 bayes=DixonColesConfig(num_samples=args.draws,
                                                        num_chains=args.chains, warm_warmup=150))
         started = time.perf_counter()
-        result = run_backtest(frame, feats, FEATURES, MARKET_FEATURES, config,
-                              log=lambda line: print(line, flush=True) if "MLE" in line else None)
+        if args.restack:
+            saved = pd.read_csv(args.restack, index_col=0, parse_dates=["match_date"])
+            result = restack(frame, saved, config)
+        else:
+            result = run_backtest(frame, feats, FEATURES, MARKET_FEATURES, config,
+                                  log=lambda line: print(line, flush=True) if "MLE" in line else None)
         seconds = time.perf_counter() - started
         names = evaluate.team_names(engine)
-    print(f"\n{len(result.fits)} refits in {seconds:.0f} s on {os.cpu_count()} CPUs "
-          f"(Bayesian: mean {result.fits['bayes_seconds'].mean():.1f} s per refit, "
-          f"max R-hat {result.fits['bayes_r_hat_max'].max():.4f}, "
-          f"{int(result.fits['bayes_divergences'].sum())} divergences in all)\n")
+    if args.restack:
+        print(f"\nstacks replayed on the base models' predictions in {args.restack}: "
+              f"{len(result.fits)} stack refits in {seconds:.0f} s\n")
+    else:
+        print(f"\n{len(result.fits)} refits in {seconds:.0f} s on {os.cpu_count()} CPUs "
+              f"(Bayesian: mean {result.fits['bayes_seconds'].mean():.1f} s per refit, "
+              f"max R-hat {result.fits['bayes_r_hat_max'].max():.4f}, "
+              f"{int(result.fits['bayes_divergences'].sum())} divergences in all)\n")
     print(evaluate.format_scores(result.scores))
     overall = {m: result.score_of(m) for m in result.scores["model"].unique()}
     print()

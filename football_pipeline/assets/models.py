@@ -274,7 +274,7 @@ def ensemble(context: dg.AssetExecutionContext, inputs: ModelInputs, result: Bac
         "ensemble", params={"as_of": inputs.as_of.isoformat(), "competition": models.competition,
                             "backtest": repr(config), "stack": repr(config.stack)},
         metrics={"backtest_rps": score, "stack_rows": stacks[ENSEMBLE].n_train,
-                 **{f"form_{k}": v for k, v in form.items()}},
+                 **{f"form_{k}": v for k, v in form.items()}, **production.stack_metrics(stacks)},
         tags=_tags(context), model=model, model_name=models.registered_model,
         input_example=fixtures.head(3) if len(fixtures) else None)
     promotion = tracking.promote_if_better(models.registered_model, logged.registered_version, score)

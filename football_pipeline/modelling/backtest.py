@@ -194,25 +194,81 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
             for k, column in enumerate(P):
                 oos.loc[part.index, f"{name}_{column}"] = p[:, k]
         _record_form(oos, base, part.index, start, config.stack.form_window)
-        if season in config.evaluation_seasons:
-            history = oos[(oos["match_date"] < start) & oos["result"].notna()]
-            for name, models in stacks.items():
-                try:
-                    stack = StackModel(list(models), config.stack).fit(history, start)
-                except ValueError as error:
-                    log(f"{start.date()} {name}: {error}")
-                    continue
-                p = stack.predict_proba(oos.loc[part.index])
-                for k, column in enumerate(P):
-                    oos.loc[part.index, f"{name}_{column}"] = p[:, k]
         record["seconds"] = time.perf_counter() - t0
         fits.append(record)
         log(f"{start.date()} {season}: {len(part)} matches, step {record['seconds']:.1f} s")
     for k, column in enumerate(P):
         oos[f"{MARKET}_{column}"] = closing[:, k]
+    fits = pd.DataFrame(fits)
+    stack_seconds = stack_walk(comp, oos, config, stacks, log)
+    if len(fits):
+        fits["stack_seconds"] = fits["refit_date"].map(stack_seconds).fillna(0.0)
+        fits["seconds"] += fits["stack_seconds"]
+    return finish(comp, oos, fits, config)
+
+
+def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,
+               stacks: dict[str, tuple[str, ...]] | None = None,
+               log: Callable[[str], None] = lambda _: None) -> dict[dt.date, float]:
+    """The stacks' walk over `oos` (the base models' out-of-sample probabilities, filled in place): at
+    each refit date of an evaluation season, each stack is fitted on the predictions made before that
+    date and predicts the block. The base models' predictions of a block never depend on a stack, so
+    this pass after theirs gives what interleaving would, and it can be replayed on a saved `oos`.
+    Returns the seconds spent per refit date."""
+    stacks = STACKS if stacks is None else stacks
+    seconds: dict[dt.date, float] = {}
+    for start, rows in blocks(comp, config.cadence):
+        part = comp.iloc[rows]
+        if part["season"].iat[0] not in config.evaluation_seasons:
+            continue
+        t0 = time.perf_counter()
+        history = oos[(oos["match_date"] < start) & oos["result"].notna()]
+        for name, models in stacks.items():
+            try:
+                stack = StackModel(list(models), config.stack).fit(history, start)
+            except ValueError as error:
+                log(f"{start.date()} {name}: {error}")
+                continue
+            p = stack.predict_proba(oos.loc[part.index])
+            for k, column in enumerate(P):
+                oos.loc[part.index, f"{name}_{column}"] = p[:, k]
+        seconds[start.date()] = time.perf_counter() - t0
+    return seconds
+
+
+def finish(comp: pd.DataFrame, oos: pd.DataFrame, fits: pd.DataFrame, config: BacktestConfig) -> BacktestResult:
+    """Long predictions and scores of the evaluation seasons."""
     evaluated = oos[oos["season"].isin(config.evaluation_seasons)]
     predictions = long_predictions(comp.loc[evaluated.index], evaluated)
-    return BacktestResult(predictions, score_table(predictions), pd.DataFrame(fits), oos, config)
+    return BacktestResult(predictions, score_table(predictions), fits, oos, config)
+
+
+def restack(frame: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig | None = None,
+            log: Callable[[str], None] = lambda _: None) -> BacktestResult:
+    """Replay only the stacks on a saved walk's base-model predictions (`BacktestResult.oos`, e.g. read
+    back from CSV): for trying a stack configuration without refitting the base models. `frame` is the
+    frame the walk ran on (it gives the blocks and the match details)."""
+    config = config or BacktestConfig()
+    comp = frame[frame["competition_id"] == config.competition].sort_values(["match_date", "match_id"])
+    missing = comp.index.difference(oos.index)
+    if len(missing):
+        raise ValueError(f"{len(missing)} matches of {config.competition} have no saved predictions "
+                         f"(e.g. {comp.loc[missing[0], 'match_id']}): not the walk's frame")
+    oos = oos.loc[comp.index].copy()
+    oos["match_date"] = pd.to_datetime(oos["match_date"])
+    same = (oos["match_date"].to_numpy() == pd.to_datetime(comp["match_date"]).to_numpy()) & (
+        oos["result"].fillna("").to_numpy() == comp["result"].fillna("").to_numpy())
+    if not same.all():
+        first = comp.index[~same][0]
+        raise ValueError(f"saved predictions do not line up with the matches: row {first} is "
+                         f"{comp.loc[first, 'match_id']} here but dated {oos.loc[first, 'match_date']:%Y-%m-%d} "
+                         f"with result {oos.loc[first, 'result']!r} there")
+    oos = oos.drop(columns=[c for c in oos if c.startswith((f"{ENSEMBLE}_", f"{ENSEMBLE_NO_ODDS}_"))])
+    stacks = {name: models for name, models in STACKS.items()
+              if all(f"{m}_p_home" in oos for m in models)}
+    seconds = stack_walk(comp, oos, config, stacks, log)
+    fits = pd.DataFrame({"refit_date": list(seconds), "stack_seconds": list(seconds.values())})
+    return finish(comp, oos, fits, config)
 
 
 def recent_form(scored: pd.DataFrame, models, window_size: int) -> dict[str, float]:

@@ -145,6 +145,17 @@ def fit_stacks(oos: pd.DataFrame, as_of: dt.date, config: BacktestConfig) -> tup
     return stacks, form
 
 
+def stack_metrics(stacks: dict[str, StackModel]) -> dict[str, float]:
+    """What each stack learned, for MLflow: pool weight and calibrating temperature per base model, and
+    the LightGBM rounds kept (0: the hold-out did not show the correction to help)."""
+    out: dict[str, float] = {}
+    for name, stack in stacks.items():
+        out.update({f"{name}_weight_{m}": w for m, w in stack.weights_by_model().items()})
+        out.update({f"{name}_temperature_{m}": t for m, t in stack.temperatures_by_model().items()})
+        out[f"{name}_lightgbm_rounds"] = float(stack.rounds)
+    return out
+
+
 def fixture_inputs(frame: pd.DataFrame, feats: pd.DataFrame, rows: pd.DataFrame, mle_fit: MLEFit,
                    mle: DixonColesMLE) -> pd.DataFrame:
     """Everything `EnsembleModel.predict_proba` reads, for `rows` of `frame`."""

@@ -9,7 +9,10 @@ import pytest
 
 from football_pipeline.modelling import features, market, metrics
 from football_pipeline.modelling.backtest import (
+    BAYES,
     DC_FEATURES,
+    ENSEMBLE,
+    ENSEMBLE_NO_ODDS,
     MARKET,
     MARKET_OPEN,
     MIN_TRAIN,
@@ -19,6 +22,7 @@ from football_pipeline.modelling.backtest import (
     BacktestConfig,
     blocks,
     mle_walk,
+    restack,
     run_backtest,
     score_table,
     window,
@@ -234,3 +238,59 @@ def test_xgboost_sits_out_until_enough_earlier_matches_have_features(two_seasons
     assert 0 < trained < 380
     assert counts[XGB] == counts[XGB_NO_ODDS] == trained
     assert (result.scores["n"] == trained).all()
+
+
+# --- the stacks' pass, replayed on saved predictions ----------------------------------------------------
+
+
+def _with_stand_in_bayes(oos: pd.DataFrame) -> pd.DataFrame:
+    """The fast run has no Bayesian model: the MLE's out-of-sample probabilities stand in for it."""
+    saved = oos.copy()
+    for column in P:
+        saved[f"{BAYES}_{column}"] = saved[f"{MLE}_{column}"]
+    return saved
+
+
+def test_restack_fills_both_ensembles_from_earlier_predictions_only(run):
+    frame, result = run
+    config = result.config
+    saved = _with_stand_in_bayes(result.oos)
+    replay = restack(frame, saved, config)
+    models = set(replay.predictions["model"])
+    assert {ENSEMBLE, ENSEMBLE_NO_ODDS} <= models
+    for name in (ENSEMBLE, ENSEMBLE_NO_ODDS):
+        part = replay.predictions[replay.predictions["model"] == name]
+        assert len(part) == 380 and set(part["season"]) == {"2021-2022"}
+        np.testing.assert_allclose(part[P].sum(axis=1), 1.0, atol=1e-9)
+    assert len(replay.fits) == len([b for b in blocks(frame[frame["competition_id"] == "E0"], "month")
+                                    if frame[frame["competition_id"] == "E0"]["season"].iat[b[1][0]] == "2021-2022"])
+    # Deterministic, and blind to the future: scrambling the results from a block on leaves every
+    # stacked prediction before that block unchanged (and changes later ones).
+    comp = frame[frame["competition_id"] == "E0"]
+    cut = pd.Timestamp("2022-01-01")
+    altered = saved.copy()
+    later = (altered["match_date"] >= cut) & altered["result"].notna()
+    altered.loc[later, "result"] = np.random.default_rng(0).choice(["H", "D", "A"], int(later.sum()))
+    frame_altered = frame.copy()
+    frame_altered.loc[altered.index, "result"] = altered["result"]
+    again = restack(frame, saved, config)
+    scrambled = restack(frame_altered, altered, config)
+    for name in (ENSEMBLE, ENSEMBLE_NO_ODDS):
+        columns = [f"{name}_{c}" for c in P]
+        pd.testing.assert_frame_equal(again.oos[columns], replay.oos[columns])
+        before = comp.index[(comp["season"] == "2021-2022") & (comp["match_date"] < cut)]
+        np.testing.assert_array_equal(scrambled.oos.loc[before, columns].to_numpy(),
+                                      replay.oos.loc[before, columns].to_numpy())
+        after = comp.index[comp["match_date"] >= pd.Timestamp("2022-03-01")]
+        assert not np.allclose(scrambled.oos.loc[after, columns].to_numpy(), replay.oos.loc[after, columns].to_numpy())
+
+
+def test_restack_refuses_predictions_of_other_matches(run):
+    frame, result = run
+    saved = _with_stand_in_bayes(result.oos)
+    shifted = saved.copy()
+    shifted["match_date"] = shifted["match_date"] + pd.Timedelta(days=1)
+    with pytest.raises(ValueError, match="do not line up"):
+        restack(frame, shifted, result.config)
+    with pytest.raises(ValueError, match="no saved predictions"):
+        restack(frame, saved.iloc[10:], result.config)

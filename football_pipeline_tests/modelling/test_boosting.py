@@ -84,10 +84,10 @@ def test_stack_over_the_truth_needs_little_boosting(stack, history):
     frame, truth, y = history
     assert stack.n_train == len(frame)
     assert stack.weights_by_model()["truth"] > 0.95
-    # The pool is already the generating distribution: the hold-out keeps few LightGBM rounds (of 40)
-    # and a temperature near 1.
+    # The pool is already the generating distribution: the hold-out keeps few LightGBM rounds (of 40),
+    # and the truth needs no recalibration.
     assert stack.rounds <= 15
-    assert 0.8 < stack.temperature < 1.25
+    assert 0.85 < stack.temperatures_by_model()["truth"] < 1.15
     p = stack.predict_proba(frame)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
     assert np.abs(p - truth).max() < 0.15
@@ -98,13 +98,31 @@ def test_temperature_softens_an_overconfident_base_model():
     frame, _, y = simulate(3000, 2, sharpen=2.0)
     stack = StackModel(["over"], StackConfig(n_estimators=0)).fit(frame, AS_OF)
     assert stack.rounds == 0 and stack.booster is None
-    assert stack.temperature > 1.5  # logits were doubled: a temperature near 2 undoes it
+    assert 1.7 < stack.temperatures_by_model()["over"] < 2.3  # logits were doubled: a temperature near 2 undoes it
     over = _columns(frame, "over")
     p = stack.predict_proba(frame)
     assert metrics.log_loss(p, y).mean() < metrics.log_loss(over, y).mean()
     raw = StackModel(["over"], StackConfig(n_estimators=0, calibrate=False)).fit(frame, AS_OF)
-    assert raw.temperature == 1.0
+    assert raw.temperatures_by_model() == {"over": 1.0}
     np.testing.assert_allclose(raw.predict_proba(frame), over / over.sum(axis=1, keepdims=True), atol=1e-6)
+
+
+def test_each_base_model_is_calibrated_before_pooling():
+    """A timid copy of the truth (logits halved) and an overconfident one (doubled): each gets its own
+    temperature (about 0.5 and 2), so the pool of the two is close to the truth, which neither is."""
+    frame, truth, y = simulate(4000, 5, sharpen=2.0)
+    timid = np.exp(0.5 * np.log(truth)) / np.exp(0.5 * np.log(truth)).sum(axis=1, keepdims=True)
+    for k, column in enumerate(P):
+        frame[f"timid_{column}"] = timid[:, k]
+    stack = StackModel(["timid", "over"], StackConfig(n_estimators=0)).fit(frame, AS_OF)
+    temperatures = stack.temperatures_by_model()
+    assert 0.4 < temperatures["timid"] < 0.6 and 1.7 < temperatures["over"] < 2.3
+    p = stack.predict_proba(frame)
+    assert np.abs(p - truth).max() < 0.05
+    raw = StackModel(["timid", "over"], StackConfig(n_estimators=0, calibrate=False)).fit(frame, AS_OF)
+    calibrated = metrics.log_loss(p, y).mean()
+    assert abs(calibrated - metrics.log_loss(truth, y).mean()) < 0.001
+    assert calibrated < metrics.log_loss(raw.predict_proba(frame), y).mean() - 0.002
 
 
 def test_stack_needs_min_rows_of_complete_history(history):

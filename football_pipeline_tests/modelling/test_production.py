@@ -35,6 +35,7 @@ from football_pipeline.modelling.production import (
     fit_xgboost,
     fixture_inputs,
     production_window,
+    stack_metrics,
     thin,
     upcoming,
 )
@@ -145,6 +146,10 @@ def test_fit_stacks_trains_on_history_before_the_as_of_date(ensemble):
     assert max(weights, key=weights.get) == MARKET_OPEN
     assert set(form) == {BAYES, XGB, XGB_NO_ODDS, MARKET_OPEN}
     assert form[MARKET_OPEN] < form[XGB_NO_ODDS]  # mean RPS over the recent window: lower is better
+    logged = stack_metrics(stacks)
+    assert logged[f"{ENSEMBLE}_weight_{MARKET_OPEN}"] == weights[MARKET_OPEN]
+    assert set(logged) >= {f"{ENSEMBLE_NO_ODDS}_temperature_{BAYES}", f"{ENSEMBLE}_lightgbm_rounds"}
+    assert all(0.5 <= logged[f"{name}_temperature_{m}"] <= 3.0 for name in stacks for m in stacks[name].base_models)
 
 
 def test_ensemble_predicts_proper_probabilities_with_the_right_stack(ensemble):
