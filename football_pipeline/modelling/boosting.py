@@ -147,25 +147,22 @@ class StackModel:
         age = (pd.Timestamp(as_of) - pd.to_datetime(history["match_date"])).dt.days.to_numpy()
         weight = 0.5 ** (age / cfg.half_life_days)
         self.base_temperatures = None
-        raw_probabilities = self._probabilities(history)
-        if cfg.calibrate:
-            self.base_temperatures = np.array([_temperature(p, y, weight) for p in raw_probabilities])
-        probabilities = self._probabilities(history)
-        x = self._inputs(probabilities)
+        raw = self._probabilities(history)
+
+        def calibrated(rows: slice) -> tuple[np.ndarray, list[np.ndarray]]:
+            """Each base model's temperature fitted on `rows`, and every row's probabilities softened by it."""
+            temperatures = np.array([_temperature(p[rows], y[rows], weight[rows]) if cfg.calibrate else 1.0
+                                     for p in raw])
+            return temperatures, [_soften(p, t) for p, t in zip(raw, temperatures, strict=True)]
+
         # Time-ordered hold-out (the newest quarter): how many LightGBM rounds help (0 is allowed: the
         # pool alone), with the base models calibrated on the older rows only.
         cut = int(len(history) * 0.75)
+        _, older_fit = calibrated(slice(0, cut))
+        earlier = [p[:cut] for p in older_fit]
+        later = [p[cut:] for p in older_fit]
         held = StackModel(self.base_models, self.config)
-        if cfg.calibrate:
-            early = [p[:cut] for p in raw_probabilities]
-            temperatures = [_temperature(p, y[:cut], weight[:cut]) for p in early]
-            probabilities_early = [_soften(p, t) for p, t in zip(early, temperatures, strict=True)]
-            later = [_soften(p[cut:], t) for p, t in zip(raw_probabilities, temperatures, strict=True)]
-        else:
-            probabilities_early = [p[:cut] for p in probabilities]
-            later = [p[cut:] for p in probabilities]
-        held._train(probabilities_early, self._inputs(probabilities_early), y[:cut], weight[:cut],
-                    cfg.n_estimators)
+        held._train(earlier, self._inputs(earlier), y[:cut], weight[:cut], cfg.n_estimators)
         later_x = self._inputs(later)
         losses = [float(metrics.log_loss(held._raw(later, later_x, k), y[cut:]).mean())
                   for k in range(cfg.n_estimators + 1)]
@@ -173,7 +170,9 @@ class StackModel:
         # the hold-out by a clear margin, not by chance.
         best = int(np.argmin(losses))
         self.rounds = best if losses[0] - losses[best] > cfg.min_gain else 0
-        self._train(probabilities, x, y, weight, self.rounds)
+        temperatures, probabilities = calibrated(slice(None))
+        self.base_temperatures = temperatures if cfg.calibrate else None
+        self._train(probabilities, self._inputs(probabilities), y, weight, self.rounds)
         self.n_train = len(history)
         return self
 
