@@ -82,7 +82,10 @@ def test_adjusted_goals_and_their_dispersion_apply_only_where_xg_exists():
     np.testing.assert_allclose(weight[with_xg], 1 / config.dispersion)
     np.testing.assert_allclose(weight[~with_xg], 1.0)
     home = played["home_goals"].to_numpy(dtype=float)
-    np.testing.assert_allclose(kwargs["home_score"][:n][with_xg], 0.4 * home[with_xg] + 0.6 * 1.7, rtol=1e-6)
+    share = config.xg_share
+    assert 0 < share < 1
+    np.testing.assert_allclose(kwargs["home_score"][:n][with_xg], (1 - share) * home[with_xg] + share * 1.7,
+                               rtol=1e-6)
     np.testing.assert_allclose(kwargs["home_score"][:n][~with_xg], home[~with_xg])
     np.testing.assert_array_equal(kwargs["home_goals"][:n], home.astype(int))  # tau sees the actual scores
     # Goals only: the classic model, every weight one.

@@ -206,3 +206,12 @@ def test_several_draws_give_a_posterior_mean_and_interval():
     assert (out["p_home_lo"] < out["p_home"]).all() and (out["p_home"] < out["p_home_hi"]).all()
     assert (out["p_away_lo"] < out["p_away_hi"]).all()
     np.testing.assert_allclose(out[["p_home", "p_draw", "p_away"]].sum(axis=1), 1.0)
+
+
+def test_reference_fit_uses_the_bayesian_models_decay_and_xg_blend():
+    """The ML fit is the reference the Bayesian model must beat on the same windows: the same time decay
+    and the same adjusted goals, or the comparison says nothing about the Bayesian machinery."""
+    from football_pipeline.modelling.dixon_coles import DixonColesConfig
+
+    assert MLEConfig().xi == DixonColesConfig().xi
+    assert MLEConfig().xg_share == DixonColesConfig().xg_share
