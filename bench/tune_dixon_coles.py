@@ -38,7 +38,9 @@ EVALUATION = ("2018-2019", "2019-2020", "2020-2021", "2021-2022", "2022-2023")
 
 
 def walk(comp: pd.DataFrame, config: MLEConfig, seasons: int, cadence: str, first: str) -> np.ndarray:
-    """Walk-forward 1X2 probabilities (NaN before `first`) of the ML fit refitted at every block."""
+    """Walk-forward 1X2 probabilities (NaN before `first`) of the ML fit refitted at every block.
+    `backtest.mle_walk` does the same over every season (and the strengths features too): two to four
+    times the work per setting, hence this loop that starts at the tuning seasons."""
     model = DixonColesMLE(config)
     out = np.full((len(comp), 3), np.nan)
     for start, rows in blocks(comp, cadence):
