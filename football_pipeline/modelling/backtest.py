@@ -34,6 +34,9 @@ DC_FEATURES = ["dc_home_attack", "dc_home_defence", "dc_away_attack", "dc_away_d
                "dc_p_away", "dc_expected_home_goals", "dc_expected_away_goals"]
 P = ["p_home", "p_draw", "p_away"]
 MIN_TRAIN = 200  # XGBoost sits out a step with fewer earlier matches that have features
+# The division below each competition (football-data.co.uk codes): its results rate promoted teams.
+LOWER_DIVISION = {"E0": "E1", "E1": "E2", "E2": "E3", "SC0": "SC1", "D1": "D2", "I1": "I2", "SP1": "SP2", "F1": "F2"}
+PROMOTION_FLAGS = ("home_promoted", "away_promoted", "home_newness", "away_newness")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class BacktestConfig:
     competition: str = "E0"
     evaluation_seasons: tuple[str, ...] = ("2018-2019", "2019-2020", "2020-2021", "2021-2022", "2022-2023")
     window_seasons: int = 3  # seasons of the competition in each Dixon-Coles fit, the current one included
+    lower_division: bool = True  # Dixon-Coles fits see the division below's earlier window seasons too
     cadence: str = "matchweek"  # matchweek | week | month
     burn_in_seasons: int = 1
     bayes: DixonColesConfig = field(default_factory=DixonColesConfig)
@@ -78,10 +82,32 @@ def blocks(frame: pd.DataFrame, cadence: str = "matchweek") -> list[tuple[pd.Tim
     return [(start, np.asarray(rows)) for start, rows in out]
 
 
-def window(comp: pd.DataFrame, season: str, start: pd.Timestamp, seasons: int) -> pd.DataFrame:
-    """Played matches of the last `seasons` seasons up to `season`, before `start`."""
+def window(comp: pd.DataFrame, season: str, start: pd.Timestamp, seasons: int,
+           lower: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Played matches of the last `seasons` seasons up to `season`, before `start`; with `lower` (the
+    division below's matches, see `lower_division`) also its matches of those seasons before `season`.
+    Last season's second-tier results rate the teams just promoted, and the teams they played link them to
+    the relegated ones (ML walk, EPL 2018-23: RPS 0.1997 without, 0.1985 with). The current season's are
+    left out: they rate only teams outside this competition. Their promotion flags are cleared (the
+    promoted shift is about a first season up)."""
     keys = sorted(k for k in comp["season"].unique() if k <= season)[-seasons:]
-    return comp[comp["season"].isin(keys) & (comp["match_date"] < start) & comp["home_goals"].notna()]
+    out = comp[comp["season"].isin(keys) & (comp["match_date"] < start) & comp["home_goals"].notna()]
+    if lower is None:
+        return out
+    below = lower[lower["season"].isin([k for k in keys if k < season]) & (lower["match_date"] < start)
+                  & lower["home_goals"].notna()]
+    if below.empty:
+        return out
+    below = below.assign(**{flag: 0.0 for flag in PROMOTION_FLAGS if flag in below})
+    return pd.concat([out, below]).sort_values(["match_date", "match_id"])
+
+
+def lower_division(frame: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame | None:
+    """The matches in `frame` of the division below `config.competition` (None: switched off, no such
+    division, or none of its matches loaded)."""
+    code = LOWER_DIVISION.get(config.competition) if config.lower_division else None
+    below = frame[frame["competition_id"] == code] if code else frame.iloc[:0]
+    return below if len(below) else None
 
 
 def closing_market(frame: pd.DataFrame) -> np.ndarray:
@@ -92,9 +118,10 @@ def pre_match_market(frame: pd.DataFrame) -> np.ndarray:
     return market.shin(frame[["odds_open_home", "odds_open_draw", "odds_open_away"]].to_numpy(dtype=float))
 
 
-def mle_walk(comp: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
+def mle_walk(comp: pd.DataFrame, config: BacktestConfig, lower: pd.DataFrame | None = None) -> pd.DataFrame:
     """Point-in-time Dixon-Coles strengths and MLE probabilities for every match of the competition
-    (NaN in its first season of data): each block uses a fit on matches before the block only."""
+    (NaN in its first season of data): each block uses a fit on matches before the block only (`lower`:
+    see `window`)."""
     model = DixonColesMLE(config.mle)
     out = pd.DataFrame(np.nan, index=comp.index, columns=DC_FEATURES)
     first_season = comp["season"].min()
@@ -103,7 +130,7 @@ def mle_walk(comp: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
         season = part["season"].iat[0]
         if season == first_season:
             continue
-        train = window(comp, season, start, config.window_seasons)
+        train = window(comp, season, start, config.window_seasons, lower)
         if len(train) < 100:
             continue
         fit = model.fit(train, start.date())
@@ -150,7 +177,8 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     run_seasons = set(seasons[max(0, first_eval - config.burn_in_seasons):]) & (
         set(config.evaluation_seasons) | set(seasons[max(0, first_eval - config.burn_in_seasons):first_eval]))
     started = time.perf_counter()
-    dc = mle_walk(comp, config)
+    lower = lower_division(frame, config)
+    dc = mle_walk(comp, config, lower)
     log(f"Dixon-Coles MLE walk over {len(seasons)} seasons in {time.perf_counter() - started:.1f} s")
     x = features.loc[comp.index].join(dc)
     no_odds = [*feature_names, *DC_FEATURES]
@@ -178,7 +206,7 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
         season = part["season"].iat[0]
         record = {"refit_date": start.date(), "season": season, "n_predicted": len(part)}
         if bayes is not None:
-            train = window(comp, season, start, config.window_seasons)
+            train = window(comp, season, start, config.window_seasons, lower)
             posterior = bayes.fit(train, start.date(), seed=step, warm=step > 0)
             p = bayes_predict(posterior, list(part["home_team_id"]), list(part["away_team_id"]), season,
                               part["home_newness"].to_numpy(), part["away_newness"].to_numpy())

@@ -61,7 +61,7 @@ class DixonColesConfig:
     max_goals: int = 10
     warm_warmup: int = 200  # warm-up steps of a warm-started refit
     match_block: int = 256  # matches are padded up to a multiple of this: few shapes, few compilations
-    team_capacity: int = 48
+    team_capacity: int = 64  # E0 + E1 windows hold up to 47 teams
     normalise_weights: bool = True
     season_capacity: int = 6
 

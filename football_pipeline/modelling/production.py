@@ -25,6 +25,7 @@ from football_pipeline.modelling.backtest import (
     XGB,
     XGB_NO_ODDS,
     BacktestConfig,
+    lower_division,
     recent_form,
     window,
 )
@@ -169,7 +170,7 @@ def production_window(frame: pd.DataFrame, config: BacktestConfig, as_of: dt.dat
         raise ValueError(f"{config.competition}: no matches before {as_of}")
     season = comp[comp["match_date"] >= pd.Timestamp(as_of)]["season"].min()
     season = season if isinstance(season, str) else before["season"].max()
-    return window(comp, season, pd.Timestamp(as_of), config.window_seasons)
+    return window(comp, season, pd.Timestamp(as_of), config.window_seasons, lower_division(frame, config))
 
 
 def thin(posterior: Posterior, draws: int = 400) -> Posterior:

@@ -21,6 +21,7 @@ from football_pipeline.modelling.backtest import (
     XGB_NO_ODDS,
     BacktestConfig,
     blocks,
+    lower_division,
     mle_walk,
     restack,
     run_backtest,
@@ -99,6 +100,39 @@ def test_window_takes_the_last_seasons_and_played_matches_before_the_start():
     assert list(window(comp, "2020-2021", pd.Timestamp("2021-06-01"), seasons=1).index) == [2, 4]
     # A later season never leaks in, even when its dates are before the start.
     assert 5 not in window(comp, "2020-2021", pd.Timestamp("2030-01-01"), seasons=5).index
+
+
+def test_window_adds_the_lower_division_of_earlier_window_seasons_without_promotion_flags():
+    def division(code: str, seasons: list[str], dates: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({
+            "competition_id": code, "season": seasons, "match_date": pd.to_datetime(dates),
+            "match_id": [f"{code}:{d}" for d in dates], "home_goals": 1.0, "home_promoted": 1.0,
+            "away_promoted": 0.0, "home_newness": 0.5, "away_newness": 0.0})
+
+    comp = division("E0", ["2019-2020", "2020-2021", "2020-2021"], ["2020-01-01", "2020-10-01", "2021-02-01"])
+    lower = division("E1", ["2018-2019", "2019-2020", "2019-2020", "2020-2021"],
+                     ["2019-01-01", "2019-12-01", "2020-05-01", "2020-10-02"])
+    out = window(comp, "2020-2021", pd.Timestamp("2021-03-01"), seasons=2, lower=lower)
+    # E1 2019-20 joins (a window season before the current one); E1 2018-19 is outside the window and the
+    # current season's E1 matches rate only teams outside the Premier League.
+    assert list(out["match_id"]) == ["E1:2019-12-01", "E0:2020-01-01", "E1:2020-05-01", "E0:2020-10-01",
+                                     "E0:2021-02-01"]
+    e1 = out[out["competition_id"] == "E1"]
+    assert (e1[["home_promoted", "home_newness"]] == 0.0).all().all()  # the promoted shift is about the top flight
+    assert (out.loc[out["competition_id"] == "E0", "home_promoted"] == 1.0).all()
+    # Window seasons are the competition's: E1 2018-19 stays out when E0 2018-19 is not loaded.
+    assert list(window(comp, "2019-2020", pd.Timestamp("2020-02-01"), seasons=2, lower=lower)["match_id"]) == [
+        "E0:2020-01-01"]
+    # Without `lower` the window is the competition's alone.
+    assert list(window(comp, "2020-2021", pd.Timestamp("2021-03-01"), seasons=2)["competition_id"]) == ["E0"] * 3
+
+
+def test_lower_division_is_the_tier_below_when_loaded_and_asked_for():
+    frame = pd.DataFrame({"competition_id": ["E0", "E1", "E1", "SP1"]})
+    assert list(lower_division(frame, BacktestConfig()).index) == [1, 2]
+    assert lower_division(frame, BacktestConfig(lower_division=False)) is None
+    assert lower_division(frame, BacktestConfig(competition="SP1")) is None  # SP2 not loaded
+    assert lower_division(frame, BacktestConfig(competition="N1")) is None  # no tier below in the data source
 
 
 # --- point-in-time Dixon-Coles strengths -------------------------------------------------------------
