@@ -16,13 +16,14 @@ teams), through `load_matches` and `with_promoted` as the product reads them. Fi
       everything (compilation, worker start, ArviZ conversion) and the sampling loop alone;
   (c) the ratio PyMC default / NumPyro compiled cold fit;
   (d) with --season-refits: every weekly refit of the 2018-19 season (three-season window, the current
-      one included, as the backtest fits it), same model instance, total seconds.
+      one included, as the backtest fits it), same model instance, total seconds; with --lower-division
+      the windows also hold E1 2016-17 and 2017-18 as the backtest's do (about 2,200 matches at the end).
 
 Each row has seconds, worst R-hat, smallest bulk/tail ESS (over the parameters the data inform) and
 divergences. PyMC runs first, before JAX starts its thread pools (pm.sample forks its workers).
 
     .venv/bin/python bench/bench_dixon_coles.py [--warehouse /tmp/dev/wh.db] [--json out.json]
-                                                [--season-refits] [--no-pymc]
+                                                [--season-refits [--lower-division]] [--no-pymc]
 """
 
 from __future__ import annotations
@@ -45,32 +46,36 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from football_pipeline import pipeline  # noqa: E402
+from football_pipeline.modelling.backtest import window  # noqa: E402
 from football_pipeline.modelling.data import load_matches, with_promoted  # noqa: E402
 from football_pipeline.modelling.dixon_coles import BayesianDixonColes, _diagnostics  # noqa: E402
 from football_pipeline.settings import BUNDLED_DATA_DIR  # noqa: E402
 from football_pipeline.warehouse import engine as engines  # noqa: E402
 
-COMPETITION = "E0"
+COMPETITION, LOWER = "E0", "E1"
 FLAG_SEASON = "2015-2016"  # read only so that 2016-17's promoted teams are flagged
 SEASONS = ["2016-2017", "2017-2018", "2018-2019"]
 AS_OF = dt.date(2019, 6, 1)
 REFIT_SEASON = "2018-2019"
 
 
-def load(warehouse: str | None) -> pd.DataFrame:
-    """E0 2016-17..2018-19 with promoted flags, from `warehouse` or a SQLite one built from the bundled data."""
-    wanted = [FLAG_SEASON, *SEASONS]
+def load(warehouse: str | None, lower: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """E0 2016-17..2018-19 with promoted flags (and E1's seasons with `lower`), from `warehouse` or a
+    SQLite one built from the bundled data."""
+    wanted, competitions = [FLAG_SEASON, *SEASONS], [COMPETITION, LOWER] if lower else [COMPETITION]
     if warehouse:
         url = warehouse if "://" in warehouse else f"sqlite:///{warehouse}"
-        frame = load_matches(engines.create_engine(url), [COMPETITION], wanted)
+        frame = load_matches(engines.create_engine(url), competitions, wanted)
     else:
         with tempfile.TemporaryDirectory() as folder:
             engine = engines.create_engine(f"sqlite:///{folder}/bench.db")
-            pipeline.load_directory(engine, BUNDLED_DATA_DIR, only={(COMPETITION, s) for s in wanted})
-            frame = load_matches(engine, [COMPETITION], wanted)
+            pipeline.load_directory(engine, BUNDLED_DATA_DIR, only={(c, s) for c in competitions for s in wanted})
+            frame = load_matches(engine, competitions, wanted)
             engine.dispose()
     frame = with_promoted(frame)
-    return frame[frame["season"].isin(SEASONS)].reset_index(drop=True)
+    frame = frame[frame["season"].isin(SEASONS)]
+    below = frame[frame["competition_id"] == LOWER].reset_index(drop=True) if lower else None
+    return frame[frame["competition_id"] == COMPETITION].reset_index(drop=True), below
 
 
 def row(label: str, seconds: float, diagnostics: dict, n: int, mode: str, note: str = "") -> dict:
@@ -127,20 +132,24 @@ def numpyro_fits(matches: pd.DataFrame, refits: int) -> tuple[BayesianDixonColes
     return model, rows
 
 
-def season_refits(model: BayesianDixonColes, matches: pd.DataFrame) -> tuple[dict, list[dict]]:
-    """Every weekly refit of REFIT_SEASON, three-season window, on the already-used model instance."""
+def season_refits(model: BayesianDixonColes, matches: pd.DataFrame,
+                  lower: pd.DataFrame | None = None) -> tuple[dict, list[dict]]:
+    """Every weekly refit of REFIT_SEASON, three-season window (`backtest.window`, with the division below's
+    earlier seasons when `lower` is given), on the already-used model instance."""
     dates = pd.to_datetime(matches.loc[matches["season"] == REFIT_SEASON, "match_date"])
     day, last, fits = dates.min().date(), dates.max().date(), []
     started = time.perf_counter()
     while day <= last:
         t0 = time.perf_counter()
-        posterior = model.fit(matches, day, seed=len(fits), warm=True)
+        train = window(matches, REFIT_SEASON, pd.Timestamp(day), len(SEASONS), lower)
+        posterior = model.fit(train, day, seed=len(fits), warm=True)
         fits.append(row(f"refit {day}", time.perf_counter() - t0, posterior.diagnostics, posterior.n_matches,
                         posterior.mode))
         day += dt.timedelta(days=7)
     total = time.perf_counter() - started
     seconds = np.array([f["seconds"] for f in fits])
-    summary = {"season": REFIT_SEASON, "fits": len(fits), "total_s": round(total, 1),
+    summary = {"season": REFIT_SEASON, "fits": len(fits), "lower_division": lower is not None,
+               "max_matches": max(f["matches"] for f in fits), "total_s": round(total, 1),
                "mean_s": round(float(seconds.mean()), 2), "max_s": round(float(seconds.max()), 2),
                "modes": {m: sum(f["mode"] == m for f in fits) for m in ("cold", "warm", "continue")},
                "r_hat_max": max(f["r_hat_max"] for f in fits), "ess_bulk_min": min(f["ess_bulk_min"] for f in fits),
@@ -156,13 +165,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--refits", type=int, default=3, help="warm refits a week apart (default 3)")
     parser.add_argument("--season-refits", action="store_true", help="time every weekly refit of 2018-19")
+    parser.add_argument("--lower-division", action="store_true",
+                        help="season refits on windows that hold E1's earlier seasons too, as the backtest's")
     parser.add_argument("--no-pymc", action="store_true", help="skip PyMC's default sampler")
     parser.add_argument("--pymc-cores", type=int, default=2, help="pm.sample cores (default 2: the issue's machine)")
     options = parser.parse_args()
 
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    matches = load(options.warehouse)
+    matches, lower = load(options.warehouse, options.lower_division)
     load_seconds = time.perf_counter() - t0
     rows, extra = [], {}
     if not options.no_pymc:
@@ -179,7 +190,7 @@ def main() -> None:
                  "pymc_sampling_over_numpyro_compiled": round(extra["pymc_sampling_s"] / compiled, 1)}
     season = None
     if options.season_refits:
-        season, season_rows = season_refits(model, matches)
+        season, season_rows = season_refits(model, matches, lower)
 
     import numpyro
     import pymc
@@ -200,7 +211,8 @@ def main() -> None:
         print(f"\nPyMC default / NumPyro compiled cold fit: {ratio['pymc_wall_over_numpyro_compiled']}x "
               f"(everything), {ratio['pymc_sampling_over_numpyro_compiled']}x (PyMC sampling loop only)")
     if season:
-        print(f"\nWeekly refits of {season['season']}: {season['fits']} fits in {season['total_s']:.0f} s "
+        print(f"\nWeekly refits of {season['season']}{' (windows with E1)' if lower is not None else ''}: "
+              f"{season['fits']} fits (up to {season['max_matches']} matches) in {season['total_s']:.0f} s "
               f"(mean {season['mean_s']:.1f} s, max {season['max_s']:.1f} s; modes {season['modes']}); "
               f"max R-hat {season['r_hat_max']:.4f} ({season['fits_with_r_hat_over_1_01']} fits >= 1.01), "
               f"min bulk ESS {season['ess_bulk_min']:.0f}, divergences {season['divergences']}")

@@ -16,7 +16,9 @@ are the same in both libraries: log for the scales, logit for rho's interval).
 Transcribed site by site from `make_model`:
   * sigma_attack, sigma_defence ~ HalfNormal(0.5); z_attack, z_defence ~ Normal(0, 1) over every team
     slot (padding slots included: they are pure prior in both); attack/defence = sigma * (z - mean of
-    z over the masked teams) * mask (non-centred, sum to zero over the teams in the data);
+    z over the masked teams) * mask (non-centred, sum to zero over the teams in the data); with
+    lower_attack ~ Normal(-0.2, 0.3), lower_defence ~ Normal(0.2, 0.3) times each team's share of
+    lower-division matches (`team_lower`) added to sigma * z before the centring;
   * intercept ~ Normal(0.2, 0.5);
   * home_current ~ Normal(0.25, 0.2), sigma_home ~ HalfNormal(0.05), z_home ~ Normal(0, 1) over the
     n_seasons - 1 older slots; home_advantage = home_current - [reverse cumsum of sigma_home * z_home, 0]
@@ -58,7 +60,7 @@ def _tau(x, y, lam, mu, rho):
 
 
 def make_pymc_model(home, away, season, weight, team_mask, home_new, away_new, home_goals, away_goals,
-                    home_score=None, away_score=None, n_seasons: int | None = None) -> pm.Model:
+                    home_score=None, away_score=None, team_lower=None, n_seasons: int | None = None) -> pm.Model:
     """The PyMC model on the product's padded arrays (argument order as `make_model`'s model function).
     `n_seasons`: the home-advantage slots (the product's `season_capacity`; default the config's)."""
     n_seasons = n_seasons or DixonColesConfig().season_capacity
@@ -70,15 +72,19 @@ def make_pymc_model(home, away, season, weight, team_mask, home_new, away_new, h
     ys = np.asarray(y if away_score is None else away_score, dtype=np.float64)
     home, away, season = (np.asarray(v, dtype=np.int64) for v in (home, away, season))
     home_new, away_new, weight = (np.asarray(v, dtype=np.float64) for v in (home_new, away_new, weight))
+    lower = np.zeros_like(mask) if team_lower is None else np.asarray(team_lower, dtype=np.float64)
     with pm.Model() as model:
         n_teams = mask.sum()
         sigma_attack = pm.HalfNormal("sigma_attack", 0.5)
         sigma_defence = pm.HalfNormal("sigma_defence", 0.5)
+        lower_attack = pm.Normal("lower_attack", -0.2, 0.3)
+        lower_defence = pm.Normal("lower_defence", 0.2, 0.3)
         z_attack = pm.Normal("z_attack", 0.0, 1.0, shape=mask.shape[0])
         z_defence = pm.Normal("z_defence", 0.0, 1.0, shape=mask.shape[0])
-        attack = pm.Deterministic("attack", sigma_attack * (z_attack - pt.sum(z_attack * mask) / n_teams) * mask)
-        defence = pm.Deterministic(
-            "defence", sigma_defence * (z_defence - pt.sum(z_defence * mask) / n_teams) * mask)
+        raw_attack = (sigma_attack * z_attack + lower_attack * lower) * mask
+        raw_defence = (sigma_defence * z_defence + lower_defence * lower) * mask
+        attack = pm.Deterministic("attack", (raw_attack - pt.sum(raw_attack) / n_teams) * mask)
+        defence = pm.Deterministic("defence", (raw_defence - pt.sum(raw_defence) / n_teams) * mask)
         intercept = pm.Normal("intercept", 0.2, 0.5)
         home_current = pm.Normal("home_current", 0.25, 0.2)
         sigma_home = pm.HalfNormal("sigma_home", 0.05)

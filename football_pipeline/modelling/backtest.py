@@ -89,7 +89,8 @@ def window(comp: pd.DataFrame, season: str, start: pd.Timestamp, seasons: int,
     Last season's second-tier results rate the teams just promoted, and the teams they played link them to
     the relegated ones (ML walk, EPL 2018-23: RPS 0.1997 without, 0.1985 with). The current season's are
     left out: they rate only teams outside this competition. Their promotion flags are cleared (the
-    promoted shift is about a first season up)."""
+    promoted shift is about a first season up); a `lower_division` column tells the rows apart (the
+    Bayesian model centres second-tier teams on a level of their own)."""
     keys = sorted(k for k in comp["season"].unique() if k <= season)[-seasons:]
     out = comp[comp["season"].isin(keys) & (comp["match_date"] < start) & comp["home_goals"].notna()]
     if lower is None:
@@ -98,8 +99,8 @@ def window(comp: pd.DataFrame, season: str, start: pd.Timestamp, seasons: int,
                   & lower["home_goals"].notna()]
     if below.empty:
         return out
-    below = below.assign(**{flag: 0.0 for flag in PROMOTION_FLAGS if flag in below})
-    return pd.concat([out, below]).sort_values(["match_date", "match_id"])
+    below = below.assign(lower_division=True, **{flag: 0.0 for flag in PROMOTION_FLAGS if flag in below})
+    return pd.concat([out.assign(lower_division=False), below]).sort_values(["match_date", "match_id"])
 
 
 def lower_division(frame: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame | None:

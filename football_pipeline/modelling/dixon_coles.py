@@ -17,7 +17,10 @@ Attack and defence are hierarchical, non-centred and sum to zero over the teams 
 advantage follows a random walk over seasons; each match's log-likelihood is weighted by
 exp(-ξ · days before the fit date) (Dixon-Coles time decay). Promoted teams (first season back in the
 competition) get a shared attack/defence shift learned from the promotions in the window, on top of
-their own matches; a team never seen gets the hierarchy's mean plus that shift.
+their own matches; a team never seen gets the hierarchy's mean plus that shift. The backtest's and
+production's windows (`backtest.window`) also hold the division below's earlier seasons (E0: E1, goals
+only, so plain Poisson rows): last season's second-tier results rate the promoted teams on the same
+scale, and the shift is what the step up costs beyond that.
 
 Speed: arrays are padded to fixed capacities (padding has weight 0), so each jitted sampler compiles
 once per padded size and every refit of a walk-forward backtest reuses it; chains are vectorised;
@@ -70,18 +73,24 @@ def make_model(n_seasons: int):
     """The model for `n_seasons` home-advantage slots (a static shape, so the sampler compiles once)."""
 
     def model(home, away, season, weight, team_mask, home_new, away_new, home_goals=None, away_goals=None,
-              home_score=None, away_score=None):
+              home_score=None, away_score=None, team_lower=None):
         n_teams = jnp.sum(team_mask)
         sigma_attack = numpyro.sample("sigma_attack", dist.HalfNormal(0.5))
         sigma_defence = numpyro.sample("sigma_defence", dist.HalfNormal(0.5))
+        # Teams of the division below (`team_lower`: each team's share of its window matches played there)
+        # centre on a level of their own: one hierarchy over both divisions would take the gap between
+        # them for spread among teams and shrink the top flight's best teams toward the second tier's.
+        lower_attack = numpyro.sample("lower_attack", dist.Normal(-0.2, 0.3))
+        lower_defence = numpyro.sample("lower_defence", dist.Normal(0.2, 0.3))
+        lower = jnp.zeros_like(team_mask) if team_lower is None else team_lower
         with numpyro.plate("teams", team_mask.shape[0]):
             z_attack = numpyro.sample("z_attack", dist.Normal(0.0, 1.0))
             z_defence = numpyro.sample("z_defence", dist.Normal(0.0, 1.0))
+        raw_attack = (sigma_attack * z_attack + lower_attack * lower) * team_mask
+        raw_defence = (sigma_defence * z_defence + lower_defence * lower) * team_mask
         # Sum to zero over the teams present (padding slots are left out of the centring).
-        attack = numpyro.deterministic(
-            "attack", sigma_attack * (z_attack - jnp.sum(z_attack * team_mask) / n_teams) * team_mask)
-        defence = numpyro.deterministic(
-            "defence", sigma_defence * (z_defence - jnp.sum(z_defence * team_mask) / n_teams) * team_mask)
+        attack = numpyro.deterministic("attack", (raw_attack - jnp.sum(raw_attack) / n_teams) * team_mask)
+        defence = numpyro.deterministic("defence", (raw_defence - jnp.sum(raw_defence) / n_teams) * team_mask)
         intercept = numpyro.sample("intercept", dist.Normal(0.2, 0.5))
         # Home advantage: a random walk over seasons anchored at the newest season (the one predicted), so
         # the unused oldest slots of the fixed-size walk never blur the parameters the data inform.
@@ -285,6 +294,13 @@ class BayesianDixonColes:
         # The dispersion belongs to the rows scored on adjusted goals; rows without xG are plain Poisson.
         blended = _has_xg(played) if cfg.xg_share > 0 else np.zeros(n, dtype=bool)
         arrays["weight"][:n] = weight / np.where(blended, cfg.dispersion, 1.0)
+        team_lower = np.zeros(cfg.team_capacity, dtype=np.float32)
+        if "lower_division" in played:  # rows from the division below (`backtest.window`)
+            below = played["lower_division"].to_numpy(dtype=bool)
+            sides = pd.DataFrame({"team": np.concatenate([arrays["home"][:n], arrays["away"][:n]]),
+                                  "weight": np.tile(weight, 2), "below": np.tile(weight * below, 2)})
+            share = sides.groupby("team")[["below", "weight"]].sum()
+            team_lower[share.index.to_numpy()] = (share["below"] / share["weight"]).to_numpy()
         for side in ("home", "away"):
             column = f"{side}_newness" if f"{side}_newness" in played else f"{side}_promoted"
             if column in played:
@@ -299,7 +315,7 @@ class BayesianDixonColes:
         args = (arrays["home"], arrays["away"], arrays["season"], arrays["weight"], team_mask,
                 arrays["home_new"], arrays["away_new"])
         kwargs = {"home_goals": arrays["home_goals"], "away_goals": arrays["away_goals"],
-                  "home_score": arrays["home_score"], "away_score": arrays["away_score"]}
+                  "home_score": arrays["home_score"], "away_score": arrays["away_score"], "team_lower": team_lower}
         return played, teams, list(seasons), slots, args, kwargs
 
     def fit(self, matches: pd.DataFrame, as_of: dt.date, seed: int = 0, warm: bool = False) -> Posterior:

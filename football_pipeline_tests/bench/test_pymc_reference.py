@@ -36,6 +36,8 @@ def matches() -> pd.DataFrame:
     later = frame["season"] == "2022-2023" if "season" in frame else frame.index >= len(frame) // 2
     for side in ("home", "away"):
         frame[f"{side}_xg"] = np.where(later, rng.gamma(2.0, 0.7, len(frame)), np.nan)
+    # The first 150 matches stand in for the division below, so the second-tier offsets are compared too.
+    frame["lower_division"] = frame.index < 150
     return with_promoted(frame.assign(competition_id="E0"))  # 2022-23's promoted teams get the shifts
 
 
@@ -67,6 +69,8 @@ def test_the_reference_arrays_are_the_ones_fit_builds(matches):
         np.testing.assert_array_equal(value, capture.kwargs[key])
     assert built["n"] > 400 and len(built["seasons"]) == 2
     assert built["args"][5].sum() > 0 and built["args"][6].sum() > 0  # promoted teams in the slice
+    lower = built["kwargs"]["team_lower"]
+    assert 0 < lower.max() < 1 and lower.min() == 0  # shares of second-tier matches, by team
 
 
 def _points(n_teams: int, n_seasons: int, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
@@ -87,6 +91,8 @@ def _points(n_teams: int, n_seasons: int, rng: np.random.Generator) -> list[dict
             "rho": np.float64(0.195 if extreme else rng.uniform(-0.15, 0.12)),
             "promoted_attack": np.float64(rng.normal(-0.1, 0.15)),
             "promoted_defence": np.float64(rng.normal(0.1, 0.15)),
+            "lower_attack": np.float64(rng.normal(-0.3, 0.2)),
+            "lower_defence": np.float64(rng.normal(0.3, 0.2)),
         })
     return points
 
@@ -95,8 +101,10 @@ def _tau_is_clipped(point: dict, args: tuple, kwargs: dict) -> bool:
     home, away, season, weight, mask, home_new, away_new = (np.asarray(a) for a in args)
     x, y = kwargs["home_goals"], kwargs["away_goals"]
     n_teams = mask.sum()
-    attack = point["sigma_attack"] * (point["z_attack"] - (point["z_attack"] * mask).sum() / n_teams) * mask
-    defence = point["sigma_defence"] * (point["z_defence"] - (point["z_defence"] * mask).sum() / n_teams) * mask
+    raw_attack = (point["sigma_attack"] * point["z_attack"] + point["lower_attack"] * kwargs["team_lower"]) * mask
+    raw_defence = (point["sigma_defence"] * point["z_defence"] + point["lower_defence"] * kwargs["team_lower"]) * mask
+    attack = (raw_attack - raw_attack.sum() / n_teams) * mask
+    defence = (raw_defence - raw_defence.sum() / n_teams) * mask
     steps = np.cumsum((point["sigma_home"] * point["z_home"])[::-1])[::-1]
     home_advantage = point["home_current"] - np.concatenate([steps, [0.0]])
     lam = np.exp(point["intercept"] + home_advantage[season] + attack[home] + point["promoted_attack"] * home_new

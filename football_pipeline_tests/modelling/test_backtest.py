@@ -118,6 +118,7 @@ def test_window_adds_the_lower_division_of_earlier_window_seasons_without_promot
     assert list(out["match_id"]) == ["E1:2019-12-01", "E0:2020-01-01", "E1:2020-05-01", "E0:2020-10-01",
                                      "E0:2021-02-01"]
     e1 = out[out["competition_id"] == "E1"]
+    assert list(out["lower_division"]) == [True, False, True, False, False]  # the Bayesian model's level flag
     assert (e1[["home_promoted", "home_newness"]] == 0.0).all().all()  # the promoted shift is about the top flight
     assert (out.loc[out["competition_id"] == "E0", "home_promoted"] == 1.0).all()
     # Window seasons are the competition's: E1 2018-19 stays out when E0 2018-19 is not loaded.
