@@ -2,7 +2,7 @@
 refitting every model each matchweek, scored next to the de-vigged Pinnacle closing line.
 
     .venv/bin/python bench/bench_backtest.py [--seasons 2018-2019,...] [--cadence matchweek] [--draws 250]
-                                             [--json PATH] [--csv PATH]
+                                             [--json PATH] [--csv PATH] [--lower-division]
 
 Builds a scratch SQLite warehouse from the bundled E0 + E1 files (E1 gives promoted teams a history for
 the features), then runs `football_pipeline.modelling.backtest.run_backtest`. Targets: ensemble_no_odds
@@ -43,6 +43,8 @@ def main() -> int:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--burn-in", type=int, default=3,
                         help="seasons walked before the evaluation to give the stack history")
+    parser.add_argument("--lower-division", action="store_true",
+                        help="Dixon-Coles windows with E1's earlier window seasons too")
     parser.add_argument("--warehouse", help="an existing warehouse URL (default: build a scratch SQLite one)")
     parser.add_argument("--json", help="write the scores and timings here")
     parser.add_argument("--csv", help="write the predictions CSV here")
@@ -63,7 +65,7 @@ def main() -> int:
             print(f"warehouse: {summary.loaded} partitions in {summary.seconds:.1f} s", flush=True)
         frame, feats = evaluate.backtest_frame(engine)
         config = BacktestConfig(evaluation_seasons=seasons, cadence=args.cadence, burn_in_seasons=args.burn_in,
-                                bayes=DixonColesConfig(num_samples=args.draws,
+                                lower_division=args.lower_division, bayes=DixonColesConfig(num_samples=args.draws,
                                                        num_chains=args.chains, warm_warmup=150))
         started = time.perf_counter()
         if args.restack:

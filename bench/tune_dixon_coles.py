@@ -3,12 +3,12 @@ a grid of maximum-likelihood walk-forward fits, scored on the seasons *before* t
 seasons (EPL 2015-16 to 2017-18), and only for information on the evaluation seasons (2018-19 to 2022-23).
 
     .venv/bin/python bench/tune_dixon_coles.py [--xi 0.003,0.004,0.005,0.006] [--xg-share 0.6,0.7,0.8]
-                                               [--windows 3,4] [--cadence matchweek] [--no-lower-division]
+                                               [--windows 3,4] [--cadence matchweek] [--lower-division]
 
 The ML fit is the Bayesian model's likelihood (same adjusted goals, same decay), fitted in about a
 second, so the grid costs minutes where the Bayesian walk would cost hours; the chosen setting is the
 best on the tuning seasons, whatever the evaluation seasons say. Builds a scratch SQLite warehouse from
-the bundled E0 and E1 files (E1's earlier window seasons join each fit, as in the backtest).
+the bundled E0 and E1 files (with --lower-division, E1's earlier window seasons join each fit).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def main() -> int:
     parser.add_argument("--xg-share", default="0.6,0.7,0.8")
     parser.add_argument("--windows", default="3,4")
     parser.add_argument("--cadence", default="matchweek", choices=["matchweek", "week", "month"])
-    parser.add_argument("--no-lower-division", action="store_true", help="fit on E0 alone (no E1 matches)")
+    parser.add_argument("--lower-division", action="store_true", help="E1's earlier window seasons in each fit")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         engine = engines.create_engine(f"sqlite:///{Path(scratch) / 'warehouse.db'}")
@@ -70,7 +70,7 @@ def main() -> int:
         frame = data.load_matches(engine, ["E0", "E1"])
         engine.dispose()
     frame = frame[frame["result"].isin(["H", "D", "A"])].sort_values(["match_date", "match_id"])
-    lower = lower_division(frame, BacktestConfig(lower_division=not args.no_lower_division))
+    lower = lower_division(frame, BacktestConfig(lower_division=args.lower_division))
     comp = frame[frame["competition_id"] == "E0"].reset_index(drop=True)
     tuning = comp["season"].isin(TUNING).to_numpy()
     evaluation = comp["season"].isin(EVALUATION).to_numpy()

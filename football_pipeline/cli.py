@@ -246,7 +246,7 @@ def backtest(args: argparse.Namespace) -> int:
     bayes = DixonColesConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
                              warm_warmup=min(args.warmup, 200))
     config = BacktestConfig(competition=args.competition, evaluation_seasons=tuple(args.seasons.split(",")),
-                            window_seasons=args.window, lower_division=not args.no_lower_division,
+                            window_seasons=args.window, lower_division=args.lower_division,
                             cadence=args.cadence, burn_in_seasons=args.burn_in, bayes=bayes)
     data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
     try:
@@ -316,9 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cadence", choices=["matchweek", "week", "month"], default="matchweek",
                    help="refit cadence (default: every matchweek)")
     p.add_argument("--window", type=int, default=3, help="seasons in each Dixon-Coles fit, the current one included")
-    p.add_argument("--no-lower-division", action="store_true",
-                   help="fit Dixon-Coles on the competition alone, not also on the division below (E0: E1) in "
-                        "the window's earlier seasons")
+    p.add_argument("--lower-division", action="store_true",
+                   help="fit Dixon-Coles also on the division below (E0: E1) in the window's earlier seasons")
     p.add_argument("--burn-in", type=int, default=1, help="seasons walked before the evaluation to train the stack")
     p.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
     p.add_argument("--chains", type=int, default=4)

@@ -17,10 +17,11 @@ Attack and defence are hierarchical, non-centred and sum to zero over the teams 
 advantage follows a random walk over seasons; each match's log-likelihood is weighted by
 exp(-ξ · days before the fit date) (Dixon-Coles time decay). Promoted teams (first season back in the
 competition) get a shared attack/defence shift learned from the promotions in the window, on top of
-their own matches; a team never seen gets the hierarchy's mean plus that shift. The backtest's and
-production's windows (`backtest.window`) also hold the division below's earlier seasons (E0: E1, goals
-only, so plain Poisson rows): last season's second-tier results rate the promoted teams on the same
-scale, and the shift is what the step up costs beyond that.
+their own matches; a team never seen gets the hierarchy's mean plus that shift. With
+`BacktestConfig.lower_division` the windows (`backtest.window`) also hold the division below's earlier
+seasons (E0: E1, goals only, so plain Poisson rows): last season's second-tier results rate the
+promoted teams on the same scale, second-tier teams centre on a level of their own, and the shift is
+what the step up costs beyond that.
 
 Speed: arrays are padded to fixed capacities (padding has weight 0), so each jitted sampler compiles
 once per padded size and every refit of a walk-forward backtest reuses it; chains are vectorised;
@@ -64,7 +65,7 @@ class DixonColesConfig:
     max_goals: int = 10
     warm_warmup: int = 200  # warm-up steps of a warm-started refit
     match_block: int = 256  # matches are padded up to a multiple of this: few shapes, few compilations
-    team_capacity: int = 64  # E0 + E1 windows hold up to 47 teams
+    team_capacity: int = 48  # E0 windows; with the division below (E0 + E1) up to 47 teams
     normalise_weights: bool = True
     season_capacity: int = 6
 

@@ -23,7 +23,7 @@ class ModelsResource(dg.ConfigurableResource):
     evaluation_seasons: str = Field(default="2022-2023", description="comma-separated backtest seasons")
     burn_in_seasons: int = Field(default=1, description="seasons walked before evaluation to train the stack")
     window_seasons: int = 3
-    lower_division: bool = Field(default=True, description="Dixon-Coles fits also see the division below "
+    lower_division: bool = Field(default=False, description="Dixon-Coles fits also see the division below "
                                  "(E0: E1) in the window's earlier seasons, where it is loaded")
     cadence: str = Field(default="month", description="backtest refit cadence: matchweek, week or month")
     backtest_draws: int = Field(default=1000, description="NUTS draws per chain in backtest refits")

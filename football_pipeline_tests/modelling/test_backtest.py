@@ -130,10 +130,10 @@ def test_window_adds_the_lower_division_of_earlier_window_seasons_without_promot
 
 def test_lower_division_is_the_tier_below_when_loaded_and_asked_for():
     frame = pd.DataFrame({"competition_id": ["E0", "E1", "E1", "SP1"]})
-    assert list(lower_division(frame, BacktestConfig()).index) == [1, 2]
-    assert lower_division(frame, BacktestConfig(lower_division=False)) is None
-    assert lower_division(frame, BacktestConfig(competition="SP1")) is None  # SP2 not loaded
-    assert lower_division(frame, BacktestConfig(competition="N1")) is None  # no tier below in the data source
+    assert list(lower_division(frame, BacktestConfig(lower_division=True)).index) == [1, 2]
+    assert lower_division(frame, BacktestConfig()) is None  # off by default
+    assert lower_division(frame, BacktestConfig(competition="SP1", lower_division=True)) is None  # SP2 not loaded
+    assert lower_division(frame, BacktestConfig(competition="N1", lower_division=True)) is None  # no tier below
 
 
 # --- point-in-time Dixon-Coles strengths -------------------------------------------------------------

@@ -205,7 +205,7 @@ def test_upcoming_and_production_window(frame):
     # With the division below loaded, its earlier window seasons join (the current one's do not).
     below = frame[frame["season"].isin(["2019-2020", "2020-2021"])].assign(
         competition_id="E1", match_id=lambda f: "E1" + f["match_id"].str[2:])
-    both = production_window(pd.concat([frame, below]), BacktestConfig(window_seasons=2), as_of)
+    both = production_window(pd.concat([frame, below]), BacktestConfig(window_seasons=2, lower_division=True), as_of)
     assert both.groupby(["competition_id", "season"]).size().to_dict() == {
         ("E0", "2019-2020"): 380, ("E0", "2020-2021"): len(train) - 380, ("E1", "2019-2020"): 380}
     assert (both.loc[both["competition_id"] == "E1", ["home_promoted", "away_newness"]] == 0).all().all()
