@@ -247,6 +247,7 @@ def backtest(args: argparse.Namespace) -> int:
                              warm_warmup=min(args.warmup, 200))
     config = BacktestConfig(competition=args.competition, evaluation_seasons=tuple(args.seasons.split(",")),
                             window_seasons=args.window, lower_division=args.lower_division,
+                            strengths_lower_division=args.strengths_lower_division,
                             cadence=args.cadence, burn_in_seasons=args.burn_in, bayes=bayes)
     data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
     try:
@@ -318,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, default=3, help="seasons in each Dixon-Coles fit, the current one included")
     p.add_argument("--lower-division", action="store_true",
                    help="fit Dixon-Coles also on the division below (E0: E1) in the window's earlier seasons")
+    p.add_argument("--no-lower-strengths", dest="strengths_lower_division", action="store_false",
+                   help="the ML Dixon-Coles fit behind XGBoost's strength features and the stacks leaves out the "
+                        "division below (default: it sees its earlier window seasons where they are in DIR)")
     p.add_argument("--burn-in", type=int, default=1, help="seasons walked before the evaluation to train the stack")
     p.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
     p.add_argument("--chains", type=int, default=4)

@@ -20,6 +20,7 @@ from football_pipeline.modelling.backtest import (
     MARKET,
     MLE,
     BacktestResult,
+    lower_division,
     mle_walk,
     run_backtest,
 )
@@ -231,11 +232,13 @@ def xgboost_model(context: dg.AssetExecutionContext, inputs: ModelInputs, models
     """XGBoost on the point-in-time features and Dixon-Coles strengths, with and without market inputs."""
     config = models.backtest_config()
     comp = inputs.frame[inputs.frame["competition_id"] == config.competition]
-    dc = mle_walk(comp, config)
+    # The strengths fit sees the division below as the backtest's does (`strengths_lower_division`).
+    dc = mle_walk(comp, config, lower_division(inputs.frame, config, config.strengths_lower_division))
     with_odds, without = production.fit_xgboost(inputs.frame, inputs.features, dc, config, inputs.as_of,
                                                 features.FEATURES, features.MARKET_FEATURES)
     mle = DixonColesMLE(config.mle)
-    mle_fit = mle.fit(production.production_window(inputs.frame, config, inputs.as_of), inputs.as_of)
+    mle_fit = mle.fit(production.production_window(inputs.frame, config, inputs.as_of,
+                                                   config.strengths_lower_division), inputs.as_of)
     with tempfile.TemporaryDirectory() as scratch:
         importance = Path(scratch) / "feature_importance.csv"
         with_odds.importance().to_csv(importance, index=False)

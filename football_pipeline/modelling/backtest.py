@@ -26,10 +26,15 @@ from football_pipeline.modelling.dixon_coles import predict as bayes_predict
 from football_pipeline.modelling.mle import DixonColesMLE, MLEConfig
 
 BAYES, MLE, XGB, XGB_NO_ODDS = "bayesian_dixon_coles", "dixon_coles_mle", "xgboost", "xgboost_no_odds"
+# The ML Dixon-Coles whose windows also hold the division below (`BacktestConfig.strengths_lower_division`):
+# XGBoost's strength features come from it and it joins both stacks. Where no division below is loaded (or
+# the option is off) it is the same fit as MLE, which is fitted on the Bayesian model's windows.
+MLE_LOWER = "dixon_coles_mle_lower"
 MARKET, MARKET_OPEN = "market", "market_pre_match"
 ENSEMBLE, ENSEMBLE_NO_ODDS = "ensemble", "ensemble_no_odds"
-STACKS = {ENSEMBLE: (BAYES, XGB, MARKET_OPEN), ENSEMBLE_NO_ODDS: (BAYES, XGB_NO_ODDS)}
-MODELS = (BAYES, MLE, XGB, XGB_NO_ODDS, ENSEMBLE, ENSEMBLE_NO_ODDS, MARKET_OPEN, MARKET)
+STACKS = {ENSEMBLE: (BAYES, MLE_LOWER, XGB, MARKET_OPEN), ENSEMBLE_NO_ODDS: (BAYES, MLE_LOWER, XGB_NO_ODDS)}
+BASE_MODELS = (BAYES, MLE_LOWER, XGB, XGB_NO_ODDS, MARKET_OPEN)  # what the stacks may pool
+MODELS = (BAYES, MLE, MLE_LOWER, XGB, XGB_NO_ODDS, ENSEMBLE, ENSEMBLE_NO_ODDS, MARKET_OPEN, MARKET)
 DC_FEATURES = ["dc_home_attack", "dc_home_defence", "dc_away_attack", "dc_away_defence", "dc_p_home", "dc_p_draw",
                "dc_p_away", "dc_expected_home_goals", "dc_expected_away_goals"]
 P = ["p_home", "p_draw", "p_away"]
@@ -44,9 +49,13 @@ class BacktestConfig:
     competition: str = "E0"
     evaluation_seasons: tuple[str, ...] = ("2018-2019", "2019-2020", "2020-2021", "2021-2022", "2022-2023")
     window_seasons: int = 3  # seasons of the competition in each Dixon-Coles fit, the current one included
-    # Dixon-Coles fits also see the division below's earlier window seasons (off: measured, it helps the
-    # ML fit, 0.1997 -> 0.1985, but neither the Bayesian model nor the stacks; README, Model benchmarks)
+    # The Bayesian model's windows (and those of MLE, its reference) also hold the division below's earlier
+    # window seasons. Off: measured, it helps the ML fit, 0.1997 -> 0.1985, but not the Bayesian model
+    # (README, Model benchmarks).
     lower_division: bool = False
+    # The ML fit behind XGBoost's Dixon-Coles strength features and the stacks' MLE_LOWER member does see
+    # them (on: matchweek ML walk 0.1985 against 0.1997; README, Model benchmarks).
+    strengths_lower_division: bool = True
     cadence: str = "matchweek"  # matchweek | week | month
     burn_in_seasons: int = 1
     bayes: DixonColesConfig = field(default_factory=DixonColesConfig)
@@ -105,10 +114,12 @@ def window(comp: pd.DataFrame, season: str, start: pd.Timestamp, seasons: int,
     return pd.concat([out.assign(lower_division=False), below]).sort_values(["match_date", "match_id"])
 
 
-def lower_division(frame: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame | None:
+def lower_division(frame: pd.DataFrame, config: BacktestConfig, enabled: bool | None = None) -> pd.DataFrame | None:
     """The matches in `frame` of the division below `config.competition` (None: switched off, no such
-    division, or none of its matches loaded)."""
-    code = LOWER_DIVISION.get(config.competition) if config.lower_division else None
+    division, or none of its matches loaded). `enabled` defaults to `config.lower_division` (the Bayesian
+    model's windows); pass `config.strengths_lower_division` for the ML strengths fit's."""
+    enabled = config.lower_division if enabled is None else enabled
+    code = LOWER_DIVISION.get(config.competition) if enabled else None
     below = frame[frame["competition_id"] == code] if code else frame.iloc[:0]
     return below if len(below) else None
 
@@ -181,7 +192,11 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
         set(config.evaluation_seasons) | set(seasons[max(0, first_eval - config.burn_in_seasons):first_eval]))
     started = time.perf_counter()
     lower = lower_division(frame, config)
-    dc = mle_walk(comp, config, lower)
+    strengths_lower = lower_division(frame, config, config.strengths_lower_division)
+    dc = mle_walk(comp, config, strengths_lower)  # XGBoost's strength features and the MLE_LOWER member
+    # The reference the Bayesian model must beat is fitted on the Bayesian model's own windows.
+    same_windows = (lower is None) == (strengths_lower is None)
+    reference = dc if same_windows else mle_walk(comp, config, lower)
     log(f"Dixon-Coles MLE walk over {len(seasons)} seasons in {time.perf_counter() - started:.1f} s")
     x = features.loc[comp.index].join(dc)
     no_odds = [*feature_names, *DC_FEATURES]
@@ -196,11 +211,12 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     pre = pre_match_market(comp)
     for k, column in enumerate(P):
         oos[f"{MARKET_OPEN}_{column}"] = pre[:, k]
-        oos[f"{MLE}_{column}"] = dc[f"dc_{column}"]
+        oos[f"{MLE}_{column}"] = reference[f"dc_{column}"]
+        oos[f"{MLE_LOWER}_{column}"] = dc[f"dc_{column}"]
     closing = closing_market(comp)
     bayes = BayesianDixonColes(config.bayes) if config.bayesian else None
     fits = []
-    base = [BAYES, XGB, XGB_NO_ODDS, MARKET_OPEN] if config.bayesian else [XGB, XGB_NO_ODDS, MARKET_OPEN]
+    base = [m for m in BASE_MODELS if config.bayesian or m != BAYES]
     stacks = {name: models for name, models in STACKS.items() if config.bayesian or BAYES not in models}
     for step, (start, rows) in enumerate(b for b in blocks(comp, config.cadence)
                                          if comp["season"].iat[b[1][0]] in run_seasons):

@@ -16,11 +16,13 @@ import pandas as pd
 
 from football_pipeline.modelling import metrics
 from football_pipeline.modelling.backtest import (
+    BASE_MODELS,
     BAYES,
     DC_FEATURES,
     ENSEMBLE,
     ENSEMBLE_NO_ODDS,
     MARKET_OPEN,
+    MLE_LOWER,
     STACKS,
     XGB,
     XGB_NO_ODDS,
@@ -85,6 +87,10 @@ class EnsembleModel:
             self.posterior, [], [], None, np.zeros(0), np.zeros(0))
         for column in P:
             out[f"{BAYES}_{column}"] = bayes[column]
+        # The ML Dixon-Coles member is the strengths fit whose probabilities `fixture_inputs` carries.
+        for column in P:
+            out[f"{MLE_LOWER}_{column}"] = fixtures[f"dc_{column}"].to_numpy(dtype=float) \
+                if f"dc_{column}" in fixtures else np.nan
         for name, model in ((XGB, self.xgboost), (XGB_NO_ODDS, self.xgboost_no_odds)):
             p = model.predict_proba(fixtures)
             for k, column in enumerate(P):
@@ -141,7 +147,7 @@ def fit_stacks(oos: pd.DataFrame, as_of: dt.date, config: BacktestConfig) -> tup
     stacks = {name: StackModel(list(models), config.stack).fit(history, pd.Timestamp(as_of))
               for name, models in STACKS.items()}
     form = {name: value for name, value in
-            recent_form(history, (BAYES, XGB, XGB_NO_ODDS, MARKET_OPEN), config.stack.form_window).items()
+            recent_form(history, BASE_MODELS, config.stack.form_window).items()
             if np.isfinite(value)}
     return stacks, form
 
@@ -163,14 +169,18 @@ def fixture_inputs(frame: pd.DataFrame, feats: pd.DataFrame, rows: pd.DataFrame,
     return pd.concat([rows[IDENTITY], feats.loc[rows.index], dixon_coles_features(mle_fit, mle, rows)], axis=1)
 
 
-def production_window(frame: pd.DataFrame, config: BacktestConfig, as_of: dt.date) -> pd.DataFrame:
+def production_window(frame: pd.DataFrame, config: BacktestConfig, as_of: dt.date,
+                      lower: bool | None = None) -> pd.DataFrame:
+    """The window of a fit as of `as_of` (the Bayesian model's; `lower=config.strengths_lower_division`
+    for the ML strengths fit's: with or without the division below, see `backtest.window`)."""
     comp = frame[frame["competition_id"] == config.competition]
     before = comp[comp["match_date"] < pd.Timestamp(as_of)]
     if before.empty:
         raise ValueError(f"{config.competition}: no matches before {as_of}")
     season = comp[comp["match_date"] >= pd.Timestamp(as_of)]["season"].min()
     season = season if isinstance(season, str) else before["season"].max()
-    return window(comp, season, pd.Timestamp(as_of), config.window_seasons, lower_division(frame, config))
+    return window(comp, season, pd.Timestamp(as_of), config.window_seasons,
+                  lower_division(frame, config, lower))
 
 
 def thin(posterior: Posterior, draws: int = 400) -> Posterior:

@@ -23,8 +23,10 @@ class ModelsResource(dg.ConfigurableResource):
     evaluation_seasons: str = Field(default="2022-2023", description="comma-separated backtest seasons")
     burn_in_seasons: int = Field(default=1, description="seasons walked before evaluation to train the stack")
     window_seasons: int = 3
-    lower_division: bool = Field(default=False, description="Dixon-Coles fits also see the division below "
-                                 "(E0: E1) in the window's earlier seasons, where it is loaded")
+    lower_division: bool = Field(default=False, description="the Bayesian model's windows also hold the "
+                                 "division below (E0: E1) in the window's earlier seasons, where it is loaded")
+    strengths_lower_division: bool = Field(default=True, description="the ML Dixon-Coles fit behind XGBoost's "
+                                           "strength features and the stacks sees the division below")
     cadence: str = Field(default="month", description="backtest refit cadence: matchweek, week or month")
     backtest_draws: int = Field(default=1000, description="NUTS draws per chain in backtest refits")
     draws: int = Field(default=1000, description="NUTS draws per chain of the production fit")
@@ -57,7 +59,8 @@ class ModelsResource(dg.ConfigurableResource):
         return BacktestConfig(
             competition=self.competition,
             evaluation_seasons=tuple(s.strip() for s in self.evaluation_seasons.split(",") if s.strip()),
-            window_seasons=self.window_seasons, lower_division=self.lower_division, cadence=self.cadence,
+            window_seasons=self.window_seasons, lower_division=self.lower_division,
+            strengths_lower_division=self.strengths_lower_division, cadence=self.cadence,
             burn_in_seasons=self.burn_in_seasons, bayes=DixonColesConfig(num_warmup=self.warmup, num_samples=self.backtest_draws,
                                    num_chains=self.chains, warm_warmup=min(self.warmup, 200)))
 

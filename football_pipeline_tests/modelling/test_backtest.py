@@ -17,6 +17,7 @@ from football_pipeline.modelling.backtest import (
     MARKET_OPEN,
     MIN_TRAIN,
     MLE,
+    MLE_LOWER,
     XGB,
     XGB_NO_ODDS,
     BacktestConfig,
@@ -139,6 +140,42 @@ def test_lower_division_is_the_tier_below_when_loaded_and_asked_for():
 # --- point-in-time Dixon-Coles strengths -------------------------------------------------------------
 
 
+def _with_second_tier(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` plus a stand-in division below: a copy of its 2018-19 and 2019-20 seasons as E1, every team
+    renamed but the ones that really went up in 2019-20 and 2020-21 (so they link the two divisions), with
+    the scores shifted so that the second tier is a different league, not a duplicate."""
+    up = {"sheffield-united", "norwich-city", "aston-villa", "leeds-united", "west-bromwich-albion", "fulham"}
+    below = frame[frame["season"].isin(["2018-2019", "2019-2020"])].copy()
+    for side in ("home_team_id", "away_team_id"):
+        below[side] = below[side].where(below[side].isin(up), below[side] + "-reserves")
+    below["competition_id"] = "E1"
+    below["match_id"] = "E1-" + below["match_id"].astype(str)
+    below["home_goals"] = below["away_goals"].to_numpy()
+    return pd.concat([frame, below], ignore_index=True).sort_values(["match_date", "match_id"]).reset_index(drop=True)
+
+
+def test_strengths_fit_sees_the_division_below_and_the_reference_keeps_the_bayesian_windows():
+    """Default: MLE_LOWER (XGBoost's strength features, the stacks' ML member) is fitted with the division
+    below, MLE (the reference the Bayesian model must beat) on the Bayesian model's windows; switched off,
+    the two are one fit."""
+    frame = _with_second_tier(real_frame())
+    feats = features.build_features(frame)
+    config = BacktestConfig(evaluation_seasons=("2021-2022",), **FAST)
+    default = run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES, config).oos
+    alone = run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES,
+                         BacktestConfig(evaluation_seasons=("2021-2022",), strengths_lower_division=False, **FAST)).oos
+    e0 = frame["competition_id"] == "E0"
+    evaluated = (frame["season"] == "2021-2022") & e0
+    lower_p = default.loc[evaluated, [f"{MLE_LOWER}_{c}" for c in P]].to_numpy()
+    same_p = default.loc[evaluated, [f"{MLE}_{c}" for c in P]].to_numpy()
+    assert np.abs(lower_p - same_p).max() > 0.005  # the second tier moved the strengths fit
+    # The reference is the walk without the division below, whatever the strengths fit sees.
+    np.testing.assert_allclose(same_p, alone.loc[evaluated, [f"{MLE}_{c}" for c in P]].to_numpy())
+    np.testing.assert_allclose(alone.loc[evaluated, [f"{MLE_LOWER}_{c}" for c in P]].to_numpy(), same_p)
+    # The walk's E1 rows never become predictions: only the competition's matches are walked.
+    assert default.index.isin(frame.index[e0]).all()
+
+
 @pytest.fixture(scope="module")
 def two_seasons() -> pd.DataFrame:
     frame = real_frame()
@@ -184,7 +221,7 @@ def run():
 def test_one_prediction_per_match_and_model(run):
     frame, result = run
     predictions = result.predictions
-    assert set(predictions["model"]) == {MLE, XGB, XGB_NO_ODDS, MARKET_OPEN, MARKET}  # no Bayesian, no stacks
+    assert set(predictions["model"]) == {MLE, MLE_LOWER, XGB, XGB_NO_ODDS, MARKET_OPEN, MARKET}  # no Bayesian/stacks
     evaluation = frame[frame["season"] == "2021-2022"]
     for model, part in predictions.groupby("model"):
         assert len(part) == 380 and part["match_id"].is_unique, model
@@ -212,7 +249,7 @@ def test_market_row_is_the_shin_devig_of_closing_odds(run):
 def test_scores_table_has_every_model_and_the_market_beside_it(run):
     _, result = run
     scores = result.scores
-    assert set(scores["model"]) == {MLE, XGB, XGB_NO_ODDS, MARKET_OPEN, MARKET}
+    assert set(scores["model"]) == {MLE, MLE_LOWER, XGB, XGB_NO_ODDS, MARKET_OPEN, MARKET}
     assert set(scores["season"]) == {"2021-2022", "all"}
     overall = scores[scores["season"] == "all"].set_index("model")
     assert (overall["n"] == 380).all()
@@ -268,7 +305,7 @@ def test_xgboost_sits_out_until_enough_earlier_matches_have_features(two_seasons
     assert fits["xgboost_train"].iat[0] == 0
     assert fits["xgboost_train"].is_monotonic_increasing
     counts = result.predictions["model"].value_counts()
-    assert counts[MLE] == counts[MARKET] == 380
+    assert counts[MLE] == counts[MLE_LOWER] == counts[MARKET] == 380
     trained = int(fits.loc[fits["xgboost_train"] >= MIN_TRAIN, "n_predicted"].sum())
     assert 0 < trained < 380
     assert counts[XGB] == counts[XGB_NO_ODDS] == trained

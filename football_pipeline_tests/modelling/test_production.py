@@ -21,6 +21,7 @@ from football_pipeline.modelling.backtest import (
     ENSEMBLE,
     ENSEMBLE_NO_ODDS,
     MARKET_OPEN,
+    MLE_LOWER,
     XGB,
     XGB_NO_ODDS,
     BacktestConfig,
@@ -61,14 +62,14 @@ def posterior(draws: int = 300, seed: int = 0) -> Posterior:
 
 
 def oos_history(n: int = 700, seed: int = 1) -> pd.DataFrame:
-    """Simulated out-of-sample predictions of the four base models before AS_OF, outcomes drawn from truth."""
+    """Simulated out-of-sample predictions of the five base models before AS_OF, outcomes drawn from truth."""
     rng = np.random.default_rng(seed)
     logits = rng.normal(0, 0.7, (n, 3)) + [0.3, 0.0, 0.0]
     truth = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     y = (truth.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1)
     oos = pd.DataFrame({"match_date": pd.Timestamp(AS_OF) - pd.to_timedelta(np.arange(n, 0, -1), unit="D"),
                         "result": np.array(["H", "D", "A"])[y]})
-    for name, scale in ((BAYES, 0.3), (XGB, 0.6), (XGB_NO_ODDS, 0.8), (MARKET_OPEN, 0.1)):
+    for name, scale in ((BAYES, 0.3), (MLE_LOWER, 0.35), (XGB, 0.6), (XGB_NO_ODDS, 0.8), (MARKET_OPEN, 0.1)):
         noisy = np.exp(logits + rng.normal(0, scale, (n, 3)))
         for k, column in enumerate(P):
             oos[f"{name}_{column}"] = noisy[:, k] / noisy.sum(axis=1)
@@ -90,6 +91,9 @@ def fixtures(n: int = 12, seed: int = 2) -> pd.DataFrame:
     for k, column in enumerate(P):
         out[f"market_{column}"] = p[:, k]
     out.loc[out.index[::3], [f"market_{c}" for c in P]] = np.nan  # no prices yet for every third fixture
+    strengths = rng.dirichlet([5, 3, 3], n)  # the ML strengths fit's probabilities (`fixture_inputs`)
+    for k, column in enumerate(P):
+        out[f"dc_{column}"] = strengths[:, k]
     return out
 
 
@@ -138,13 +142,14 @@ def test_thin_keeps_evenly_spaced_draws():
 def test_fit_stacks_trains_on_history_before_the_as_of_date(ensemble):
     stacks, form = ensemble.stacks, ensemble.form
     assert set(stacks) == {ENSEMBLE, ENSEMBLE_NO_ODDS}
-    assert stacks[ENSEMBLE].base_models == [BAYES, XGB, MARKET_OPEN]
+    assert stacks[ENSEMBLE].base_models == [BAYES, MLE_LOWER, XGB, MARKET_OPEN]
+    assert stacks[ENSEMBLE_NO_ODDS].base_models == [BAYES, MLE_LOWER, XGB_NO_ODDS]
     assert stacks[ENSEMBLE].n_train == 700 - 50  # rows without prices left out; the as-of day left out
     assert stacks[ENSEMBLE_NO_ODDS].n_train == 700
     # The market is the sharpest base model: the pool leans on it.
     weights = stacks[ENSEMBLE].weights_by_model()
     assert max(weights, key=weights.get) == MARKET_OPEN
-    assert set(form) == {BAYES, XGB, XGB_NO_ODDS, MARKET_OPEN}
+    assert set(form) == {BAYES, MLE_LOWER, XGB, XGB_NO_ODDS, MARKET_OPEN}
     assert form[MARKET_OPEN] < form[XGB_NO_ODDS]  # mean RPS over the recent window: lower is better
     logged = stack_metrics(stacks)
     assert logged[f"{ENSEMBLE}_weight_{MARKET_OPEN}"] == weights[MARKET_OPEN]
@@ -163,6 +168,8 @@ def test_ensemble_predicts_proper_probabilities_with_the_right_stack(ensemble):
     assert (out["stack"] == np.where(priced, ENSEMBLE, ENSEMBLE_NO_ODDS)).all()
     base = ensemble.base_predictions(games)
     assert base.loc[~priced, f"{MARKET_OPEN}_p_home"].isna().all()
+    # The stacks' ML member is the strengths fit the fixture frame carries.
+    np.testing.assert_array_equal(base[[f"{MLE_LOWER}_{c}" for c in P]].to_numpy(), games[[f"dc_{c}" for c in P]].to_numpy())
     np.testing.assert_allclose(p[~priced], ensemble.stacks[ENSEMBLE_NO_ODDS].predict_proba(base[~priced]))
     np.testing.assert_allclose(p[priced], ensemble.stacks[ENSEMBLE].predict_proba(base[priced]))
     assert (out["expected_home_goals"] > 0).all() and (out["p_home_lo"] <= out["p_home_hi"]).all()
@@ -209,6 +216,11 @@ def test_upcoming_and_production_window(frame):
     assert both.groupby(["competition_id", "season"]).size().to_dict() == {
         ("E0", "2019-2020"): 380, ("E0", "2020-2021"): len(train) - 380, ("E1", "2019-2020"): 380}
     assert (both.loc[both["competition_id"] == "E1", ["home_promoted", "away_newness"]] == 0).all().all()
+    # The Bayesian model's window leaves the division below out by default; the ML strengths fit's takes it in.
+    default = BacktestConfig(window_seasons=2)
+    assert set(production_window(pd.concat([frame, below]), default, as_of)["competition_id"]) == {"E0"}
+    strengths = production_window(pd.concat([frame, below]), default, as_of, default.strengths_lower_division)
+    assert len(strengths) == len(both) and set(strengths["competition_id"]) == {"E0", "E1"}
 
 
 def test_fit_xgboost_trains_only_before_the_as_of_date(frame):

@@ -17,6 +17,7 @@ from football_pipeline.modelling import data, features, production, tracking
 from football_pipeline.modelling.backtest import (
     BAYES,
     MARKET_OPEN,
+    MLE_LOWER,
     XGB,
     XGB_NO_ODDS,
     BacktestConfig,
@@ -73,6 +74,7 @@ def built(tmp_path_factory):
         for column in production.P:
             oos[f"{BAYES}_{column}"] = x.loc[known, f"dc_{column}"]
             oos[f"{MARKET_OPEN}_{column}"] = x.loc[known, f"market_{column}"]
+            oos[f"{MLE_LOWER}_{column}"] = x.loc[known, f"dc_{column}"]
         for name, fitted in ((XGB, with_odds), (XGB_NO_ODDS, without)):
             p = fitted.predict_proba(x[known])
             for k, column in enumerate(production.P):
