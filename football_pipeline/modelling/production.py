@@ -87,8 +87,7 @@ class EnsembleModel:
             self.posterior, [], [], None, np.zeros(0), np.zeros(0))
         for column in P:
             out[f"{BAYES}_{column}"] = bayes[column]
-        # The ML Dixon-Coles member is the strengths fit whose probabilities `fixture_inputs` carries.
-        for column in P:
+            # The ML Dixon-Coles member is the strengths fit whose probabilities `fixture_inputs` carries.
             out[f"{MLE_LOWER}_{column}"] = fixtures[f"dc_{column}"].to_numpy(dtype=float) \
                 if f"dc_{column}" in fixtures else np.nan
         for name, model in ((XGB, self.xgboost), (XGB_NO_ODDS, self.xgboost_no_odds)):
