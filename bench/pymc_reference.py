@@ -14,11 +14,11 @@ and in the unconstrained space the samplers move in (with the transforms' Jacobi
 are the same in both libraries: log for the scales, logit for rho's interval).
 
 Transcribed site by site from `make_model`:
-  * sigma_attack, sigma_defence ~ HalfNormal(0.5); z_attack, z_defence ~ Normal(0, 1) over every team
-    slot (padding slots included: they are pure prior in both); attack/defence = sigma * (z - mean of
-    z over the masked teams) * mask (non-centred, sum to zero over the teams in the data); with
-    lower_attack ~ Normal(-0.2, 0.3), lower_defence ~ Normal(0.2, 0.3) times each team's share of
-    lower-division matches (`team_lower`) added to sigma * z before the centring;
+  * sigma_attack, sigma_defence ~ HalfNormal(0.5); lower_attack ~ Normal(-0.2, 0.3), lower_defence ~
+    Normal(0.2, 0.3); raw_attack ~ Normal(lower_attack * team_lower, sigma_attack) over the teams in the
+    data (`team_lower`: each team's share of lower-division matches), Normal(0, 1) over padding slots
+    (pure prior in both), the same for raw_defence (centred); attack/defence = (raw - mean of raw over
+    the masked teams) * mask (sum to zero over the teams in the data);
   * intercept ~ Normal(0.2, 0.5);
   * home_current ~ Normal(0.25, 0.2), sigma_home ~ HalfNormal(0.05), z_home ~ Normal(0, 1) over the
     n_seasons - 1 older slots; home_advantage = home_current - [reverse cumsum of sigma_home * z_home, 0]
@@ -79,10 +79,11 @@ def make_pymc_model(home, away, season, weight, team_mask, home_new, away_new, h
         sigma_defence = pm.HalfNormal("sigma_defence", 0.5)
         lower_attack = pm.Normal("lower_attack", -0.2, 0.3)
         lower_defence = pm.Normal("lower_defence", 0.2, 0.3)
-        z_attack = pm.Normal("z_attack", 0.0, 1.0, shape=mask.shape[0])
-        z_defence = pm.Normal("z_defence", 0.0, 1.0, shape=mask.shape[0])
-        raw_attack = (sigma_attack * z_attack + lower_attack * lower) * mask
-        raw_defence = (sigma_defence * z_defence + lower_defence * lower) * mask
+        present = mask > 0
+        raw_attack = pm.Normal("raw_attack", pt.switch(present, lower_attack * lower, 0.0),
+                               pt.switch(present, sigma_attack, 1.0), shape=mask.shape[0]) * mask
+        raw_defence = pm.Normal("raw_defence", pt.switch(present, lower_defence * lower, 0.0),
+                                pt.switch(present, sigma_defence, 1.0), shape=mask.shape[0]) * mask
         attack = pm.Deterministic("attack", (raw_attack - pt.sum(raw_attack) / n_teams) * mask)
         defence = pm.Deterministic("defence", (raw_defence - pt.sum(raw_defence) / n_teams) * mask)
         intercept = pm.Normal("intercept", 0.2, 0.5)

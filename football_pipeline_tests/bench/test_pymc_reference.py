@@ -82,8 +82,8 @@ def _points(n_teams: int, n_seasons: int, rng: np.random.Generator) -> list[dict
         points.append({
             "sigma_attack": np.float64(0.8 if extreme else rng.uniform(0.15, 0.45)),
             "sigma_defence": np.float64(0.8 if extreme else rng.uniform(0.15, 0.45)),
-            "z_attack": rng.normal(size=n_teams) * (2.0 if extreme else 1.0),
-            "z_defence": rng.normal(size=n_teams),
+            "raw_attack": rng.normal(-0.1, 0.3, size=n_teams) * (2.0 if extreme else 1.0),
+            "raw_defence": rng.normal(0.1, 0.3, size=n_teams),
             "intercept": np.float64(1.0 if extreme else rng.normal(0.2, 0.1)),
             "home_current": np.float64(rng.normal(0.25, 0.08)),
             "sigma_home": np.float64(rng.uniform(0.01, 0.12)),
@@ -101,8 +101,8 @@ def _tau_is_clipped(point: dict, args: tuple, kwargs: dict) -> bool:
     home, away, season, weight, mask, home_new, away_new = (np.asarray(a) for a in args)
     x, y = kwargs["home_goals"], kwargs["away_goals"]
     n_teams = mask.sum()
-    raw_attack = (point["sigma_attack"] * point["z_attack"] + point["lower_attack"] * kwargs["team_lower"]) * mask
-    raw_defence = (point["sigma_defence"] * point["z_defence"] + point["lower_defence"] * kwargs["team_lower"]) * mask
+    raw_attack = point["raw_attack"] * mask
+    raw_defence = point["raw_defence"] * mask
     attack = (raw_attack - raw_attack.sum() / n_teams) * mask
     defence = (raw_defence - raw_defence.sum() / n_teams) * mask
     steps = np.cumsum((point["sigma_home"] * point["z_home"])[::-1])[::-1]

@@ -104,3 +104,24 @@ def test_a_second_cold_fit_then_a_continued_refit():
     modes = [model.fit(matches, day).mode, model.fit(matches, day).mode,
              model.fit(matches, day + dt.timedelta(days=7), warm=True).mode]
     assert modes == ["cold", "cold", "continue"]
+
+
+def test_teams_new_to_the_window_start_a_continued_refit_at_the_hierarchy_centre():
+    # A slot's last position before its team arrives is a draw from the padding's standard normal; the
+    # continued refit has no warm-up, so a new team starts at its hierarchy's centre instead.
+    matches = season_matches("2223")
+    model = BayesianDixonColes(DixonColesConfig(num_warmup=100, num_samples=100, num_chains=2))
+    first = model.fit(matches, dt.date(2022, 8, 6))  # the opening Friday: one match, two teams
+    assert len(first.teams) == 2
+    before = {k: np.asarray(v) for k, v in model._state.z.items()}
+    _, teams, _, slots, args, kwargs = model.model_arrays(matches, dt.date(2022, 8, 14))
+    z = model._start_new_teams(model._state.z, args[4], kwargs["team_lower"])
+    new = [s for t, s in zip(teams, slots, strict=True) if t not in first.teams]
+    old = [model._slots[t] for t in first.teams]
+    assert len(new) == 18
+    assert np.abs(before["raw_attack"][:, new]).max() > 0.1  # where the padding's prior left them
+    np.testing.assert_array_equal(np.asarray(z["raw_attack"])[:, new], 0.0)
+    np.testing.assert_array_equal(np.asarray(z["raw_defence"])[:, new], 0.0)
+    np.testing.assert_array_equal(np.asarray(z["raw_attack"])[:, old], before["raw_attack"][:, old])
+    posterior = model.fit(matches, dt.date(2022, 8, 14), warm=True)
+    assert posterior.mode == "continue" and len(posterior.teams) == 20
