@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from football_pipeline import pipeline  # noqa: E402
 from football_pipeline.modelling import evaluate  # noqa: E402
 from football_pipeline.modelling.backtest import BacktestConfig, restack, run_backtest  # noqa: E402
+from football_pipeline.modelling.boosting import StackConfig  # noqa: E402
 from football_pipeline.modelling.dixon_coles import DixonColesConfig  # noqa: E402
 from football_pipeline.modelling.features import FEATURES, MARKET_FEATURES  # noqa: E402
 from football_pipeline.settings import BUNDLED_DATA_DIR  # noqa: E402
@@ -48,6 +49,8 @@ def main() -> int:
                         help="Dixon-Coles windows with E1's earlier window seasons too")
     parser.add_argument("--no-lower-strengths", dest="strengths_lower_division", action="store_false",
                         help="the ML strengths fit (XGBoost's features, the stacks' ML member) without E1")
+    parser.add_argument("--stack-pool", default="linear", choices=["linear", "logarithmic"],
+                        help="how the stacks pool their base models (StackConfig.pool)")
     parser.add_argument("--warehouse", help="an existing warehouse URL (default: build a scratch SQLite one)")
     parser.add_argument("--json", help="write the scores and timings here")
     parser.add_argument("--csv", help="write the predictions CSV here")
@@ -69,7 +72,8 @@ def main() -> int:
         frame, feats = evaluate.backtest_frame(engine)
         config = BacktestConfig(evaluation_seasons=seasons, cadence=args.cadence, burn_in_seasons=args.burn_in,
                                 lower_division=args.lower_division,
-                                strengths_lower_division=args.strengths_lower_division, bayes=DixonColesConfig(num_samples=args.draws,
+                                strengths_lower_division=args.strengths_lower_division,
+                                stack=StackConfig(pool=args.stack_pool), bayes=DixonColesConfig(num_samples=args.draws,
                                                        num_chains=args.chains, warm_warmup=150))
         started = time.perf_counter()
         if args.restack:

@@ -13,6 +13,8 @@ from football_pipeline.modelling.boosting import (
     StackModel,
     XGBoostConfig,
     XGBoostModel,
+    log_pool,
+    log_pool_weights,
     pool_weights,
 )
 
@@ -75,6 +77,34 @@ def test_pool_weights_follow_recent_performance():
     recency = 0.5 ** (np.arange(len(y))[::-1] / 300)
     assert pool_weights([a, b], y, recency)[0] > 0.8
     assert pool_weights([a, b], y, recency[::-1])[1] > 0.8
+
+
+# --- the geometric pool ------------------------------------------------------------------------------
+
+
+def test_log_pool_recovers_the_blend_that_generated_the_outcomes():
+    """Outcomes drawn from the geometric blend p_a^0.7 p_b^0.5 (normalised) of two unrelated forecasts:
+    the fitted weights are that blend's, and neither forecast alone scores as well."""
+    rng = np.random.default_rng(3)
+    n = 20000
+    a, b = rng.dirichlet([3, 2, 3], n), rng.dirichlet([3, 2, 3], n)
+    truth = np.exp(log_pool(np.array([0.7, 0.5]), [a, b]))
+    np.testing.assert_allclose(truth.sum(axis=1), 1.0)
+    y = (truth.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1)
+    weights = log_pool_weights([a, b], y, np.ones(n))
+    np.testing.assert_allclose(weights, [0.7, 0.5], atol=0.06)
+    pooled = metrics.log_loss(np.exp(log_pool(weights, [a, b])), y).mean()
+    assert pooled < min(metrics.log_loss(a, y).mean(), metrics.log_loss(b, y).mean()) - 0.01
+
+
+def test_stack_with_the_geometric_pool_puts_its_weight_on_the_truth(history):
+    frame, truth, y = history
+    stack = StackModel(["truth", "noise"], StackConfig(pool="logarithmic")).fit(frame, AS_OF)
+    weights = stack.weights_by_model()
+    assert weights["truth"] > 0.8 and abs(weights["noise"]) < 0.15
+    p = stack.predict_proba(frame)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    assert np.abs(p - truth).max() < 0.15
 
 
 # --- the stack ---------------------------------------------------------------------------------------
