@@ -104,6 +104,15 @@ def main() -> int:
     print(f"Bayesian {bayes:.4f} vs ML Dixon-Coles {mle:.4f}: {'PASS' if bayes < mle else 'MISS'}")
     lower = overall.get("dixon_coles_mle_lower", {}).get("rps", float("nan"))
     print(f"(ML Dixon-Coles with the division below, the stacks' member: {lower:.4f})")
+    print("\npaired RPS differences on the same matches (standard error clustered by match date):")
+    for model, reference in (("ensemble", "market_pre_match"), ("ensemble", "market"),
+                             ("ensemble_no_odds", "dixon_coles_mle_lower"),
+                             ("bayesian_dixon_coles", "dixon_coles_mle")):
+        if {model, reference} <= set(result.predictions["model"]):
+            d = evaluate.paired_rps(result.predictions, model, reference)
+            low, high = d.interval
+            print(f"  {model} - {reference}: {d.mean:+.5f} (se {d.se:.5f}, 95% {low:+.5f} .. {high:+.5f}, "
+                  f"{d.n} matches)")
     if args.csv:
         evaluate.write_csv(result.predictions, names, Path(args.csv))
     if args.oos:

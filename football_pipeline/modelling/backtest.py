@@ -364,7 +364,8 @@ def long_predictions(comp: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
 
 def score_table(predictions: pd.DataFrame) -> pd.DataFrame:
     """Scores per model and season (and over all seasons) on the matches every model predicted; the
-    closing market's RPS and log loss on those same matches beside each row."""
+    closing market's RPS and log loss on those same matches beside each row, and the model's RPS minus
+    the market's with its standard error (clustered by match date)."""
     scored = predictions[predictions["result"].isin(["H", "D", "A"])]
     models = [m for m in MODELS if m in set(scored["model"]) and m != MARKET]
     if not models:
@@ -386,6 +387,11 @@ def score_table(predictions: pd.DataFrame) -> pd.DataFrame:
                 row["market_n"] = len(same)
                 row["market_rps"] = float(metrics.rps(same[P].to_numpy(), y).mean())
                 row["market_log_loss"] = float(metrics.log_loss(same[P].to_numpy(), y).mean())
+                if name != MARKET and len(same) == len(part) and len(part) > 1:
+                    mine_rps = metrics.rps(part[P].to_numpy(), metrics.outcome_index(part["result"]))
+                    edge = metrics.paired_difference(mine_rps, metrics.rps(same[P].to_numpy(), y),
+                                                     clusters=part["date"].to_numpy())
+                    row["rps_vs_market"], row["rps_vs_market_se"] = edge.mean, edge.se
             rows.append(row)
     return pd.DataFrame(rows)
 

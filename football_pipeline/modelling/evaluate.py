@@ -11,12 +11,13 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from football_pipeline.modelling import data, features
+from football_pipeline.modelling import data, features, metrics
 from football_pipeline.modelling.backtest import BacktestConfig, BacktestResult, run_backtest
 from football_pipeline.warehouse import schema
 
 CSV_COLUMNS = ["date", "competition", "season", "home_team", "away_team", "model", "p_home", "p_draw", "p_away",
                "result"]
+PROBABILITIES = ("p_home", "p_draw", "p_away")
 
 
 def backtest_frame(engine: sa.Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -64,9 +65,25 @@ def write_csv(predictions: pd.DataFrame, names: dict[str, str], out: Path) -> No
     table.sort_values(["date", "home_team", "model"])[CSV_COLUMNS].to_csv(out, index=False)
 
 
+def paired_rps(predictions: pd.DataFrame, model: str, reference: str) -> metrics.PairedDifference:
+    """`model`'s RPS minus `reference`'s on the scored matches both predicted (long predictions as in
+    `BacktestResult.predictions`), with the standard error clustered by match date."""
+    scored = predictions[predictions["result"].isin(["H", "D", "A"])]
+    a = scored[scored["model"] == model].set_index("match_id")
+    b = scored[scored["model"] == reference].set_index("match_id")
+    common = a.index.intersection(b.index)
+    if len(common) < 2:
+        raise ValueError(f"{model} and {reference} share {len(common)} scored matches; at least 2 are needed")
+    a, b = a.loc[common], b.loc[common]
+    y = metrics.outcome_index(a["result"])
+    return metrics.paired_difference(metrics.rps(a[list(PROBABILITIES)].to_numpy(), y),
+                                     metrics.rps(b[list(PROBABILITIES)].to_numpy(), y),
+                                     clusters=a["date"].to_numpy())
+
+
 def format_scores(scores: pd.DataFrame) -> str:
     if scores.empty:
         return "(no scored matches)"
     columns = [c for c in ("model", "season", "n", "rps", "log_loss", "brier", "accuracy", "ece",
-                           "calibration_slope", "market_rps") if c in scores]
+                           "calibration_slope", "market_rps", "rps_vs_market", "rps_vs_market_se") if c in scores]
     return scores[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}")

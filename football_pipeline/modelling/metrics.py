@@ -3,7 +3,8 @@
 Ranked probability score (RPS, Epstein 1969; the football standard, Constantinou & Fenton 2012),
 log loss, multi-class Brier score, accuracy (overall and per outcome), and calibration: a reliability
 table, expected calibration error and the slope/intercept of a logistic recalibration, pooled over
-the three one-vs-rest problems.
+the three one-vs-rest problems; and the paired difference of two forecasters' scores on the same
+matches with its (date-clustered) standard error.
 """
 
 from __future__ import annotations
@@ -48,6 +49,38 @@ def log_loss(probabilities, outcomes) -> np.ndarray:
 def brier(probabilities, outcomes) -> np.ndarray:
     p, y = _check(probabilities, outcomes)
     return np.sum((p - np.eye(3)[y]) ** 2, axis=1)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Mean of a per-match score difference (a - b, same matches) and its standard error."""
+    n: int
+    mean: float
+    se: float
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Normal 95% interval of the mean difference."""
+        return self.mean - 1.96 * self.se, self.mean + 1.96 * self.se
+
+
+def paired_difference(a, b, clusters=None) -> PairedDifference:
+    """Compare two forecasters on the same matches from their per-match scores (e.g. `rps`): the mean
+    difference a - b and its standard error, clustered by `clusters` (e.g. the match date: games of
+    one matchday share news, weather and the market's mood) when given, else as independent pairs
+    (the Diebold-Mariano statistic without autocorrelation terms)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if d.ndim != 1 or len(d) < 2:
+        raise ValueError(f"expected two equally long 1-d score arrays of at least 2 matches, got {d.shape}")
+    mean = float(d.mean())
+    if clusters is None:
+        return PairedDifference(len(d), mean, float(d.std(ddof=1) / np.sqrt(len(d))))
+    groups = np.unique(np.asarray(clusters), return_inverse=True)[1]
+    sums = np.bincount(groups, weights=d - mean)
+    g = len(sums)
+    if g < 2:
+        raise ValueError("a clustered standard error needs at least two clusters")
+    return PairedDifference(len(d), mean, float(np.sqrt(g / (g - 1) * np.sum(sums**2)) / len(d)))
 
 
 @dataclass(frozen=True)

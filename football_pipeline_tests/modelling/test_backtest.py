@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from football_pipeline.modelling import features, market, metrics
+from football_pipeline.modelling import evaluate, features, market, metrics
 from football_pipeline.modelling.backtest import (
     BAYES,
     DC_FEATURES,
@@ -258,6 +258,11 @@ def test_scores_table_has_every_model_and_the_market_beside_it(run):
     np.testing.assert_allclose(overall["market_rps"], market_rps)
     assert result.score_of(MLE)["rps"] == pytest.approx(overall.loc[MLE, "rps"])
     assert result.score_of("no-such-model") == {}
+    # Each model's RPS minus the market's, paired on the same matches, with a date-clustered standard error.
+    models = overall.drop(index=MARKET)
+    np.testing.assert_allclose(models["rps_vs_market"], models["rps"] - market_rps, atol=1e-12)
+    assert ((models["rps_vs_market_se"] > 0.0005) & (models["rps_vs_market_se"] < 0.01)).all()
+    assert np.isnan(overall.loc[MARKET, "rps_vs_market"])
     # Honest out-of-sample numbers: better than base rates, not better than the closing line by much.
     for model, row in overall.iterrows():
         assert market_rps - 0.003 < row["rps"] < 0.215, model
@@ -280,6 +285,16 @@ def test_score_table_scores_only_matches_every_model_predicted():
     np.testing.assert_allclose(scores["rps"], expected)
     np.testing.assert_allclose(scores["market_rps"], expected)
     assert score_table(pd.DataFrame(rows[:0], columns=list(rows[0]))).empty
+    # paired RPS of two models on the matches both predicted and that were played
+    ml = [r for r in rows if r["model"] == "dixon_coles_mle"]
+    for r, p_home in zip(ml, (0.7, 0.2, 0.1), strict=True):
+        r.update(p_home=p_home, p_draw=0.8 - p_home, p_away=0.2)
+    d = evaluate.paired_rps(pd.DataFrame(rows), "dixon_coles_mle", "xgboost")
+    sharp = metrics.rps(np.array([[0.7, 0.1, 0.2], [0.2, 0.6, 0.2], [0.1, 0.7, 0.2]]), metrics.outcome_index(y[:3]))
+    assert d.n == 3 and d.mean == pytest.approx((sharp - metrics.rps(np.tile([0.5, 0.3, 0.2], (3, 1)),
+                                                                    metrics.outcome_index(y[:3]))).mean())
+    with pytest.raises(ValueError, match="share 0 scored matches"):
+        evaluate.paired_rps(pd.DataFrame(rows), "dixon_coles_mle", "no-such-model")
 
 
 def test_evaluation_season_errors():

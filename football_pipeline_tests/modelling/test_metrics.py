@@ -70,3 +70,40 @@ def test_reliability_plot_is_written(tmp_path):
     target = tmp_path / "reliability.png"
     metrics.reliability_png({"model": metrics.calibration(p, y)}, target)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_paired_difference_of_independent_pairs():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.20, 0.1, 4000)
+    b = a + rng.normal(-0.002, 0.02, 4000)
+    d = metrics.paired_difference(a, b)
+    assert d.n == 4000
+    assert d.mean == pytest.approx((a - b).mean())
+    assert d.se == pytest.approx(0.02 / np.sqrt(4000), rel=0.05)
+    low, high = d.interval
+    assert low < 0.002 < high and high - low == pytest.approx(2 * 1.96 * d.se)
+
+
+def test_paired_difference_clustered_by_matchday_widens_with_shared_shocks():
+    """Ten matches a day share a daily shock: the clustered standard error sees it (about sqrt(10)
+    times the naive one), and with no shared shock it agrees with the naive one."""
+    rng = np.random.default_rng(1)
+    days = np.repeat(np.arange(300), 10)
+    shared = rng.normal(0, 0.01, 300)[days]
+    noise = rng.normal(0, 0.01, 3000)
+    naive = metrics.paired_difference(shared + noise, np.zeros(3000))
+    clustered = metrics.paired_difference(shared + noise, np.zeros(3000), clusters=days)
+    assert clustered.mean == pytest.approx(naive.mean)
+    assert 2.0 < clustered.se / naive.se < 3.2
+    iid = metrics.paired_difference(noise, np.zeros(3000), clusters=days)
+    assert iid.se == pytest.approx(metrics.paired_difference(noise, np.zeros(3000)).se, rel=0.15)
+    # the clustered error matches the spread of the mean over repeated draws of the same design
+    means = [(rng.normal(0, 0.01, 300)[days] + rng.normal(0, 0.01, 3000)).mean() for _ in range(400)]
+    assert clustered.se == pytest.approx(np.std(means), rel=0.2)
+
+
+def test_paired_difference_errors():
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.paired_difference([0.2], [0.1])
+    with pytest.raises(ValueError, match="two clusters"):
+        metrics.paired_difference([0.2, 0.3], [0.1, 0.1], clusters=[1, 1])
