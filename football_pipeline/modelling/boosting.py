@@ -92,6 +92,10 @@ class StackConfig:
     pool: str = "linear"
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.pool not in ("linear", "logarithmic"):
+            raise ValueError(f"StackConfig.pool must be 'linear' or 'logarithmic', not {self.pool!r}")
+
 
 def pool_weights(predictions: list[np.ndarray], outcomes: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Simplex weights of the linear opinion pool that minimise the recency-weighted log loss: the

@@ -105,6 +105,8 @@ def test_stack_with_the_geometric_pool_puts_its_weight_on_the_truth(history):
     p = stack.predict_proba(frame)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
     assert np.abs(p - truth).max() < 0.15
+    with pytest.raises(ValueError, match="'linear' or 'logarithmic', not 'geometric'"):
+        StackConfig(pool="geometric")
 
 
 # --- the stack ---------------------------------------------------------------------------------------
