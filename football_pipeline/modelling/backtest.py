@@ -385,12 +385,12 @@ def score_table(predictions: pd.DataFrame) -> pd.DataFrame:
             if len(same):
                 y = metrics.outcome_index(same["result"])
                 row["market_n"] = len(same)
-                row["market_rps"] = float(metrics.rps(same[P].to_numpy(), y).mean())
+                market_rps = metrics.rps(same[P].to_numpy(), y)
+                row["market_rps"] = float(market_rps.mean())
                 row["market_log_loss"] = float(metrics.log_loss(same[P].to_numpy(), y).mean())
                 if name != MARKET and len(same) == len(part) and len(part) > 1:
                     mine_rps = metrics.rps(part[P].to_numpy(), metrics.outcome_index(part["result"]))
-                    edge = metrics.paired_difference(mine_rps, metrics.rps(same[P].to_numpy(), y),
-                                                     clusters=part["date"].to_numpy())
+                    edge = metrics.paired_difference(mine_rps, market_rps, clusters=part["date"].to_numpy())
                     row["rps_vs_market"], row["rps_vs_market_se"] = edge.mean, edge.se
             rows.append(row)
     return pd.DataFrame(rows)
