@@ -279,8 +279,29 @@ def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,
             p = stack.predict_proba(oos.loc[part.index])
             for k, column in enumerate(P):
                 oos.loc[part.index, f"{name}_{column}"] = p[:, k]
+        _fall_back(oos, part.index, stacks)
         seconds[start.date()] = time.perf_counter() - t0
     return seconds
+
+
+# Where a stack cannot predict a match (no pre-match odds for the market member, or too few earlier
+# predictions with odds to fit it), the production ensemble serves the stack without odds
+# (`production.EnsembleModel.predict_frame`); the backtest scores what production would have served.
+FALLBACK = {ENSEMBLE: ENSEMBLE_NO_ODDS}
+
+
+def _fall_back(oos: pd.DataFrame, index: pd.Index, stacks: dict[str, tuple[str, ...]]) -> None:
+    for name, substitute in FALLBACK.items():
+        if name not in stacks or substitute not in stacks:
+            continue
+        mine = [f"{name}_{c}" for c in P]
+        theirs = [f"{substitute}_{c}" for c in P]
+        if not set(theirs) <= set(oos.columns):
+            continue
+        current = oos.reindex(index=index, columns=mine)
+        gap = current.isna().any(axis=1) & oos.loc[index, theirs].notna().all(axis=1)
+        if gap.any():
+            oos.loc[gap[gap].index, mine] = oos.loc[gap[gap].index, theirs].to_numpy()
 
 
 def finish(comp: pd.DataFrame, oos: pd.DataFrame, fits: pd.DataFrame, config: BacktestConfig) -> BacktestResult:

@@ -372,6 +372,26 @@ def test_restack_fills_both_ensembles_from_earlier_predictions_only(run):
         assert not np.allclose(scrambled.oos.loc[after, columns].to_numpy(), replay.oos.loc[after, columns].to_numpy())
 
 
+def test_ensemble_falls_back_to_the_stack_without_odds_where_there_are_no_odds(run):
+    frame, result = run
+    saved = _with_stand_in_bayes(result.oos)
+    comp = frame[frame["competition_id"] == "E0"]
+    # The pre-match prices of one month of the evaluation season are missing.
+    gone = comp.index[(comp["match_date"] >= "2021-11-01") & (comp["match_date"] < "2021-12-01")]
+    assert 20 < len(gone) < 60
+    saved.loc[gone, [f"{MARKET_OPEN}_{c}" for c in P]] = np.nan
+    replay = restack(frame, saved, result.config)
+    ensemble, no_odds = ([f"{name}_{c}" for c in P] for name in (ENSEMBLE, ENSEMBLE_NO_ODDS))
+    # Every match keeps an ensemble prediction (scored with the others), and where odds were missing
+    # it is the stack without odds, as the production ensemble serves it.
+    evaluated = comp.index[comp["season"] == "2021-2022"]
+    assert replay.oos.loc[evaluated, ensemble].notna().all().all()
+    np.testing.assert_array_equal(replay.oos.loc[gone, ensemble].to_numpy(), replay.oos.loc[gone, no_odds].to_numpy())
+    kept = evaluated.difference(gone)
+    assert not np.allclose(replay.oos.loc[kept, ensemble].to_numpy(), replay.oos.loc[kept, no_odds].to_numpy())
+    assert (replay.predictions["model"] == ENSEMBLE).sum() == 380
+
+
 def test_restack_refuses_predictions_of_other_matches(run):
     frame, result = run
     saved = _with_stand_in_bayes(result.oos)
