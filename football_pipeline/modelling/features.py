@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -350,3 +351,68 @@ def build_features(matches: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(out, index=matches.index, columns=FEATURES)
     market = pd.DataFrame(market_features(matches), index=matches.index, columns=MARKET_FEATURES)
     return pd.concat([frame, market], axis=1)
+
+
+# Features every match needs once both teams have history (the competition's first season is exempt).
+REQUIRED = ["pi_home_rating", "pi_away_rating", "elo_home", "elo_away", "form5_home_points", "form5_away_points"]
+# A feature whose coverage among the latest season's played matches falls below DROPPED_BELOW after
+# covering at least WAS_COVERED of the previous season's has lost its source (a feed stopped, a column
+# renamed upstream); judged once the latest season has MIN_JUDGED played matches.
+WAS_COVERED, DROPPED_BELOW, MIN_JUDGED = 0.9, 0.5, 20
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the `no_missing_values` check judged: core features missing, features whose source dropped out."""
+
+    judged: int  # matches between teams with history, after the competition's first season
+    missing: dict[str, int]  # REQUIRED feature -> judged matches without it
+    dropped: dict[str, tuple[float, float]]  # feature -> (coverage previous season, latest season)
+    seasons: tuple[str, str] | None  # (previous, latest) seasons compared, if there were two
+
+    @property
+    def passed(self) -> bool:
+        return self.judged > 0 and not any(self.missing.values()) and not self.dropped
+
+    def reason(self, competition: str) -> str | None:
+        if self.judged == 0:
+            return f"no {competition} matches after its first season"
+        parts = []
+        if any(self.missing.values()):
+            parts.append("missing in judged matches: " + ", ".join(
+                f"{name} ({n})" for name, n in self.missing.items() if n))
+        if self.dropped:
+            previous, latest = self.seasons
+            parts.append(f"present in {previous} but not in {latest}: " + ", ".join(
+                f"{name} ({before:.0%} -> {after:.0%} of played matches)"
+                for name, (before, after) in self.dropped.items()))
+        return "; ".join(parts) or None
+
+
+def coverage(matches: pd.DataFrame, feats: pd.DataFrame, competition: str,
+             columns: list[str] | None = None) -> Coverage:
+    """Judge the features of `competition`'s matches (`feats` from `build_features(matches)`): every
+    REQUIRED feature present once both teams have history, and no feature of `columns` (default: all)
+    that covered the previous season's played matches but lost most of its coverage in the latest one.
+    Features that never had a source for the competition (xG for a league Understat does not cover) are
+    not judged by the second rule; neither are unplayed fixtures (no odds yet is normal)."""
+    comp = matches["competition_id"] == competition
+    seasons = sorted(matches.loc[comp, "season"].unique())
+    judged = comp & (matches["season"] != (seasons[0] if seasons else None)) & (
+        feats["matches_played_home"] > 0) & (feats["matches_played_away"] > 0)
+    missing = {name: int(feats.loc[judged, name].isna().sum()) for name in REQUIRED}
+    dropped: dict[str, tuple[float, float]] = {}
+    pair = None
+    played = comp & matches["home_goals"].notna()
+    with_results = sorted(matches.loc[played, "season"].unique())
+    if len(with_results) >= 2:
+        pair = (with_results[-2], with_results[-1])
+        previous = played & (matches["season"] == pair[0])
+        latest = played & (matches["season"] == pair[1])
+        if latest.sum() >= MIN_JUDGED:
+            for name in columns if columns is not None else list(feats.columns):
+                before = float(feats.loc[previous, name].notna().mean())
+                after = float(feats.loc[latest, name].notna().mean())
+                if before >= WAS_COVERED and after < DROPPED_BELOW:
+                    dropped[name] = (before, after)
+    return Coverage(int(judged.sum()), missing, dropped, pair)

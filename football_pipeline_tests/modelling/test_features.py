@@ -438,3 +438,51 @@ def test_market_probabilities_are_shin_of_the_opening_prices():
     assert out.drop(index=3)[["market_p_home", "market_p_draw", "market_p_away"]].sum(
         axis=1
     ).to_numpy() == pytest.approx(1.0)
+
+
+# --- the no_missing_values check --------------------------------------------------------------------
+
+
+def test_coverage_passes_real_shapes_and_names_what_is_missing():
+    matches = synthetic(n_dates=60)
+    feats = F.build_features(matches)
+    judged = F.coverage(matches, feats, "E0")
+    assert judged.passed and judged.reason("E0") is None
+    assert judged.seasons == ("2017-2018", "2018-2019") and judged.judged > 50
+
+    # A core feature lost on one judged match: named with its count.
+    broken = feats.copy()
+    row = broken.index[(matches["season"] == "2018-2019") & (matches["competition_id"] == "E0")][3]
+    broken.loc[row, "elo_home"] = np.nan
+    failed = F.coverage(matches, broken, "E0")
+    assert not failed.passed and failed.missing["elo_home"] == 1
+    assert "elo_home (1)" in failed.reason("E0")
+
+
+def test_coverage_fails_when_a_source_stops_in_the_latest_season():
+    matches = synthetic(n_dates=60)
+    latest = matches["season"] == "2018-2019"
+    matches.loc[latest, ["home_shots", "away_shots", "home_sot", "away_sot"]] = np.nan  # the shots feed stopped
+    judged = F.coverage(matches, F.build_features(matches), "E0")
+    assert not judged.passed
+    assert "form5_home_shots_for" in judged.dropped and "pi_home_rating" not in judged.dropped
+    before, after = judged.dropped["form5_home_shots_for"]
+    assert before > 0.9 and after < 0.5
+    assert "present in 2017-2018 but not in 2018-2019: form5_home_shots_for" in judged.reason("E0")
+    # xG, known for only half the matches of both seasons, is not a dropped source.
+    assert not any("xg" in name for name in judged.dropped)
+
+
+def test_coverage_waits_for_enough_played_matches_and_ignores_fixtures():
+    matches = synthetic(n_dates=60)
+    latest = matches.index[(matches["season"] == "2018-2019") & (matches["competition_id"] == "E0")]
+    matches.loc[latest, ["home_shots", "away_shots", "home_sot", "away_sot"]] = np.nan
+    # Only a few played matches in the latest season so far, the rest fixtures: too early to judge.
+    matches.loc[latest[F.MIN_JUDGED - 5:], ["home_goals", "away_goals"]] = np.nan
+    assert F.coverage(matches, F.build_features(matches), "E0").passed
+    # No second season with results: nothing to compare.
+    first = matches[matches["season"] == "2017-2018"]
+    only = F.coverage(first, F.build_features(first), "E0")
+    assert only.seasons is None and not only.dropped
+    # No match after the competition's first season: fails, and says why.
+    assert not only.passed and only.reason("E0") == "no E0 matches after its first season"
