@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS model_performance (
 	period_end DATE NOT NULL,
 	n_matches INTEGER NOT NULL,
 	accuracy FLOAT,
+	accuracy_home FLOAT,
+	accuracy_draw FLOAT,
+	accuracy_away FLOAT,
 	log_loss FLOAT,
 	rps FLOAT,
 	brier FLOAT,
@@ -31,13 +34,20 @@ CREATE TABLE IF NOT EXISTS model_performance (
 	calibration_intercept FLOAT,
 	market_rps FLOAT,
 	market_log_loss FLOAT,
+	rps_vs_market FLOAT,
+	rps_vs_market_se FLOAT,
 	mlflow_run_id VARCHAR(64),
 	evaluated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL,
 	CONSTRAINT pk_model_performance PRIMARY KEY (evaluation_id),
 	CONSTRAINT uq_model_performance_model_name_model_version_competiti_d543 UNIQUE (model_name, model_version, competition_id, season, period_start, period_end)
 );
 
+COMMENT ON COLUMN model_performance.accuracy_home IS 'share of home wins the model made its most likely outcome';
+COMMENT ON COLUMN model_performance.accuracy_draw IS 'share of draws the model made its most likely outcome';
+COMMENT ON COLUMN model_performance.accuracy_away IS 'share of away wins the model made its most likely outcome';
 COMMENT ON COLUMN model_performance.market_rps IS 'de-vigged closing market on the same matches';
+COMMENT ON COLUMN model_performance.rps_vs_market IS 'mean per-match RPS minus the closing market''s, same matches';
+COMMENT ON COLUMN model_performance.rps_vs_market_se IS 'its standard error, clustered by match date';
 
 CREATE TABLE IF NOT EXISTS odds (
 	match_id VARCHAR(160) NOT NULL,
