@@ -3,6 +3,7 @@ XGBoost, and the LightGBM stack registered in MLflow. Thin: the work is in `foot
 
 
 import datetime as dt
+import functools
 import hashlib
 import tempfile
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from football_pipeline.modelling.backtest import (
     ENSEMBLE_NO_ODDS,
     MARKET,
     MLE,
+    XGB,
+    XGB_NO_ODDS,
     BacktestResult,
     lower_division,
     mle_walk,
@@ -32,8 +35,7 @@ from football_pipeline.warehouse import schema
 
 GROUP = "models"
 UPSTREAM = [dg.AssetKey(["warehouse", name]) for name in ("matches", "team_match_stats", "odds", "xg")]
-# Features every match needs once both teams have history (the first season of data is exempt).
-REQUIRED = ["pi_home_rating", "pi_away_rating", "elo_home", "elo_away", "form5_home_points", "form5_away_points"]
+REQUIRED = features.REQUIRED  # core features every match between teams with history needs
 
 
 @dataclass
@@ -44,13 +46,23 @@ class ModelInputs:
 
 
 def _tags(context: dg.AssetExecutionContext) -> dict[str, str]:
-    return {"dagster_run_id": context.run.run_id, "dagster_asset": context.asset_key.to_user_string()}
+    tags = {"dagster_run_id": context.run.run_id, "dagster_asset": context.asset_key.to_user_string()}
+    if context.has_partition_key:
+        tags["dagster_partition"] = context.partition_key
+    return tags
+
+
+# The backtest's models by MLflow experiment (model family): each family's experiment holds its
+# training runs and, tagged run_type=backtest, its scores from every backtest.
+FAMILIES = {BAYES: (BAYES, MLE), "xgboost": (XGB, XGB_NO_ODDS), "ensemble": (ENSEMBLE, ENSEMBLE_NO_ODDS)}
 
 
 @dg.asset(key=["models", "match_features"], group_name=GROUP, deps=UPSTREAM, kinds={"pandas"},
           check_specs=[dg.AssetCheckSpec("no_missing_values", asset=["models", "match_features"], blocking=True,
                                          description="Core features are present for every match between teams "
-                                                     "with history, after the first season in the data.")])
+                                                     "with history, after the first season in the data, and no "
+                                                     "feature that covered last season's matches has lost its "
+                                                     "source in the latest season.")])
 def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelsResource):
     """Point-in-time features of every match in the warehouse (pi-ratings, Elo, form, venue splits,
     head-to-head, rest, promotion, pre-match market). Results on/after the as-of date are hidden."""
@@ -59,13 +71,9 @@ def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     as_of = models.as_of_date()
     frame = data.with_promoted(data.split_as_of(data.load_matches(warehouse.engine()), as_of))
     feats = features.build_features(frame)
-    comp = frame["competition_id"] == models.competition
-    first_season = frame.loc[comp, "season"].min() if comp.any() else None
-    # Judged: matches after the competition's first season between teams that both have history.
-    judged = comp & (frame["season"] != first_season) & (feats["matches_played_home"] > 0) & (
-        feats["matches_played_away"] > 0)
-    missing = {name: int(feats.loc[judged, name].isna().sum()) for name in REQUIRED}
-    upcoming = int((comp & (frame["match_date"] >= pd.Timestamp(as_of))).sum())
+    judged = features.coverage(frame, feats, models.competition)
+    upcoming = int(((frame["competition_id"] == models.competition)
+                    & (frame["match_date"] >= pd.Timestamp(as_of))).sum())
     yield dg.Output(ModelInputs(frame, feats, as_of), metadata={
         "matches": len(frame), "features": feats.shape[1], "as_of": as_of.isoformat(),
         "upcoming_fixtures": upcoming,
@@ -73,9 +81,11 @@ def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                                                 if v > 0}),
     })
     yield dg.AssetCheckResult(
-        check_name="no_missing_values", passed=not any(missing.values()) and bool(judged.any()),
-        metadata={"missing": dg.MetadataValue.json(missing), "matches_checked": int(judged.sum())},
-        description=None if judged.any() else f"no {models.competition} matches after its first season")
+        check_name="no_missing_values", passed=judged.passed,
+        metadata={"missing": dg.MetadataValue.json(judged.missing), "matches_checked": judged.judged,
+                  "dropped_features": dg.MetadataValue.json({k: list(v) for k, v in judged.dropped.items()}),
+                  "seasons_compared": " -> ".join(judged.seasons) if judged.seasons else "none"},
+        description=judged.reason(models.competition))
 
 
 @dg.asset(key=["models", "backtest"], group_name=GROUP, ins={"inputs": dg.AssetIn(["models", "match_features"])},
@@ -93,7 +103,7 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
     config = models.backtest_config()
     result = run_backtest(inputs.frame, inputs.features, features.FEATURES, features.MARKET_FEATURES, config,
                           log=context.log.info)
-    version = "backtest-" + hashlib.sha1(repr(config).encode()).hexdigest()[:10]
+    version = backtest_version(config)
     with tempfile.TemporaryDirectory() as scratch:
         artifacts = _backtest_artifacts(result, Path(scratch))
         overall = {m: result.score_of(m) for m in result.scores["model"].unique()} if len(result.scores) else {}
@@ -101,14 +111,19 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
             "backtest", params={"config": repr(config), "model_version": version},
             metrics={f"{m}.{k}": v for m, s in overall.items() for k, v in s.items()
                      if isinstance(v, float | int) and k not in ("season",)},
-            artifacts=artifacts, tags=_tags(context))
+            artifacts=artifacts, tags={**_tags(context), "run_type": "backtest"})
         plot = artifacts["reliability.png"].read_bytes()
-    written = write_performance(warehouse.engine(), result, version, logged.run_id)
+        family_runs = _log_families(result, config, version, logged.run_id, overall, Path(scratch),
+                                    {**_tags(context), "run_type": "backtest"})
+    # One set of rows per backtest and as-of date: each weekly backtest adds its own (a re-run replaces
+    # them), and a backfill of an earlier date never overwrites a later one.
+    written = write_performance(warehouse.engine(), result, f"{version}@{inputs.as_of.isoformat()}", logged.run_id)
     sizes = result.scores[result.scores["season"] != "all"].groupby("season")["n"].min().to_dict() \
         if len(result.scores) else {}
     short = [s for s in config.evaluation_seasons if sizes.get(s, 0) < 100]
     yield dg.Output(result, metadata={
         "mlflow_run_id": logged.run_id, "model_version": version, "model_performance_rows": written,
+        "mlflow_family_runs": dg.MetadataValue.json(family_runs),
         "scores": dg.MetadataValue.md(evaluate.format_scores(result.scores).join(["```\n", "\n```"])),
         "reliability": dg.MetadataValue.md(_inline_png(plot)),
         "refits": len(result.fits),
@@ -123,23 +138,68 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
         metadata={"bayesian_rps": bayes.get("rps", float("nan")), "mle_rps": mle.get("rps", float("nan"))})
 
 
+def backtest_version(config) -> str:
+    """The backtest's identity: a hash of its configuration and of the modelling code. Two versions with
+    the same identity are the same models, fitted as of different dates (the champion's refresh rule)."""
+    return "backtest-" + hashlib.sha1(repr(config).encode() + _code_fingerprint()).hexdigest()[:10]
+
+
+@functools.cache
+def _code_fingerprint() -> bytes:
+    folder = Path(features.__file__).parent  # football_pipeline/modelling
+    digest = hashlib.sha1()
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
 def _inline_png(content: bytes) -> str:
     import base64
 
     return f"![reliability](data:image/png;base64,{base64.b64encode(content).decode()})"
 
 
-def _backtest_artifacts(result: BacktestResult, folder: Path) -> dict[str, Path]:
+def _log_families(result: BacktestResult, config, version: str, parent: str, overall: dict, folder: Path,
+                  tags: dict[str, str]) -> dict[str, str]:
+    """One run per model family in that family's experiment: its models' backtest scores, the closing
+    market's on the same matches, and a reliability diagram of its models beside the market's."""
+    runs = {}
+    for family, names in FAMILIES.items():
+        present = [n for n in names if n in overall]
+        if not present:
+            continue
+        plot = folder / family / "reliability.png"
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        reliability_plot(result, [*present, MARKET], plot)
+        scores = result.scores[result.scores["model"].isin([*present, MARKET])]
+        table = folder / family / "scores.csv"
+        scores.to_csv(table, index=False)
+        logged = tracking.log_run(
+            family, params={"config": repr(config), "model_version": version},
+            metrics={f"{m}.{k}": v for m in [*present, MARKET] if m in overall for k, v in overall[m].items()
+                     if isinstance(v, float | int)},
+            artifacts={"reliability.png": plot, "scores.csv": table},
+            tags={**tags, "backtest_run_id": parent}, run_name=f"backtest {version}")
+        runs[family] = logged.run_id
+    return runs
+
+
+def reliability_plot(result: BacktestResult, names, path: Path) -> None:
+    """Reliability diagram of these models' backtest predictions (scored matches only)."""
     scored = result.predictions[result.predictions["result"].isin(["H", "D", "A"])]
     calibrations = {}
-    for name in (ENSEMBLE, ENSEMBLE_NO_ODDS, BAYES, MARKET):
+    for name in names:
         part = scored[scored["model"] == name]
         if len(part):
             calibrations[name] = metrics.calibration(part[production.P].to_numpy(),
                                                      metrics.outcome_index(part["result"]))
+    metrics.reliability_png(calibrations, path)
+
+
+def _backtest_artifacts(result: BacktestResult, folder: Path) -> dict[str, Path]:
     out = {"reliability.png": folder / "reliability.png", "scores.csv": folder / "scores.csv",
            "predictions.csv": folder / "predictions.csv", "refits.csv": folder / "refits.csv"}
-    metrics.reliability_png(calibrations, out["reliability.png"])
+    reliability_plot(result, (ENSEMBLE, ENSEMBLE_NO_ODDS, BAYES, MARKET), out["reliability.png"])
     result.scores.to_csv(out["scores.csv"], index=False)
     result.predictions.to_csv(out["predictions.csv"], index=False)
     result.fits.to_csv(out["refits.csv"], index=False)
@@ -154,11 +214,15 @@ def write_performance(engine: sa.Engine, result: BacktestResult, version: str, r
         rows.append({
             "model_name": record["model"], "model_version": version, "competition_id": result.config.competition,
             "season": record["season"], "period_start": record["period_start"], "period_end": record["period_end"],
-            "n_matches": int(record["n"]), "accuracy": record["accuracy"], "log_loss": record["log_loss"],
+            "n_matches": int(record["n"]), "accuracy": record["accuracy"],
+            "accuracy_home": _number(record.get("accuracy_H")), "accuracy_draw": _number(record.get("accuracy_D")),
+            "accuracy_away": _number(record.get("accuracy_A")), "log_loss": record["log_loss"],
             "rps": record["rps"], "brier": record["brier"], "ece": record["ece"],
             "calibration_slope": record["calibration_slope"],
             "calibration_intercept": record["calibration_intercept"],
             "market_rps": _number(record.get("market_rps")), "market_log_loss": _number(record.get("market_log_loss")),
+            "rps_vs_market": _number(record.get("rps_vs_market")),
+            "rps_vs_market_se": _number(record.get("rps_vs_market_se")),
             "mlflow_run_id": run_id})
     with engine.begin() as connection:
         connection.execute(table.delete().where(table.c.model_version == version,
@@ -184,15 +248,23 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
     window = production.production_window(inputs.frame, models.backtest_config(), inputs.as_of)
     posterior = BayesianDixonColes(models.production_bayes()).fit(window, inputs.as_of)
     d = posterior.diagnostics
+    served = production.thin(posterior)
+    converged = bool(d["r_hat_max"] < models.max_r_hat and min(d["ess_bulk_min"], d["ess_tail_min"]) >= models.min_ess
+                     and d["divergences"] == 0)
     with tempfile.TemporaryDirectory() as scratch:
         summary = Path(scratch) / "posterior_summary.csv"
         posterior_summary(posterior).to_csv(summary, index=False)
+        # Registered whether or not it converged (the version says which): the registry keeps the record,
+        # the blocking checks below keep a failed fit away from the ensemble and the champion.
         logged = tracking.log_run(BAYES, params={"config": repr(posterior.config), "as_of": inputs.as_of.isoformat(),
                                                  "competition": models.competition},
                                   metrics={**d, "fit_seconds": posterior.fit_seconds, "n_matches": posterior.n_matches},
-                                  artifacts={"posterior_summary.csv": summary}, tags=_tags(context))
-    yield dg.Output(production.thin(posterior), metadata={
-        "mlflow_run_id": logged.run_id, "matches": posterior.n_matches, "teams": len(posterior.teams),
+                                  artifacts={"posterior_summary.csv": summary},
+                                  tags={**_tags(context), "converged": str(converged).lower()},
+                                  model=production.PosteriorModel(served), model_name=models.bayesian_registered_model)
+    yield dg.Output(served, metadata={
+        "mlflow_run_id": logged.run_id, "registered_model": models.bayesian_registered_model,
+        "version": str(logged.registered_version), "matches": posterior.n_matches, "teams": len(posterior.teams),
         "fit_seconds": round(posterior.fit_seconds, 2), **{k: float(v) for k, v in d.items()}})
     yield dg.AssetCheckResult(check_name="r_hat", passed=bool(d["r_hat_max"] < models.max_r_hat),
                               metadata={"r_hat_max": float(d["r_hat_max"]), "limit": models.max_r_hat})
@@ -245,10 +317,11 @@ def xgboost_model(context: dg.AssetExecutionContext, inputs: ModelInputs, models
         logged = tracking.log_run("xgboost", params={"config": repr(config.xgboost), "features": len(with_odds.features),
                                                      "as_of": inputs.as_of.isoformat()},
                                   metrics={"n_train": with_odds.n_train}, artifacts={"feature_importance.csv": importance},
-                                  tags=_tags(context))
+                                  tags=_tags(context), model=with_odds, model_name=models.xgboost_registered_model)
     top = with_odds.importance().head(10)
     yield dg.Output(BoostedModels(with_odds, without, mle_fit, mle), metadata={
-        "mlflow_run_id": logged.run_id, "training_rows": with_odds.n_train,
+        "mlflow_run_id": logged.run_id, "registered_model": models.xgboost_registered_model,
+        "version": str(logged.registered_version), "training_rows": with_odds.n_train,
         "top_features": dg.MetadataValue.md(top.to_string(index=False).join(["```\n", "\n```"])),
     })
 
@@ -273,14 +346,28 @@ def ensemble(context: dg.AssetExecutionContext, inputs: ModelInputs, result: Bac
     rows = production.upcoming(inputs.frame, models.competition, inputs.as_of)
     fixtures = production.fixture_inputs(inputs.frame, inputs.features, rows, boosted.mle_fit, boosted.mle)
     score = result.score_of(ENSEMBLE).get("rps", float("nan"))
-    logged = tracking.log_run(
-        "ensemble", params={"as_of": inputs.as_of.isoformat(), "competition": models.competition,
-                            "backtest": repr(config), "stack": repr(config.stack)},
-        metrics={"backtest_rps": score, "stack_rows": stacks[ENSEMBLE].n_train,
-                 **{f"form_{k}": v for k, v in form.items()}, **production.stack_metrics(stacks)},
-        tags=_tags(context), model=model, model_name=models.registered_model,
-        input_example=fixtures.head(3) if len(fixtures) else None)
-    promotion = tracking.promote_if_better(models.registered_model, logged.registered_version, score)
+    learned = production.stack_metrics(stacks)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        # The stack's reliability on its backtest, and what it leans on: the pool weights and temperatures
+        # of its base models and the XGBoost member's feature importance.
+        reliability_plot(result, (ENSEMBLE, ENSEMBLE_NO_ODDS, MARKET), folder / "reliability.png")
+        pd.DataFrame([{"stack": name, "base_model": m, "weight": stack.weights_by_model()[m],
+                       "temperature": stack.temperatures_by_model().get(m)}
+                      for name, stack in stacks.items() for m in stack.base_models]
+                     ).to_csv(folder / "stack_weights.csv", index=False)
+        boosted.xgboost.importance().to_csv(folder / "feature_importance.csv", index=False)
+        logged = tracking.log_run(
+            "ensemble", params={"as_of": inputs.as_of.isoformat(), "competition": models.competition,
+                                "backtest": repr(config), "stack": repr(config.stack)},
+            metrics={"backtest_rps": score, "stack_rows": stacks[ENSEMBLE].n_train,
+                     **{f"form_{k}": v for k, v in form.items()}, **learned},
+            artifacts={name: folder / name for name in ("reliability.png", "stack_weights.csv",
+                                                         "feature_importance.csv")},
+            tags=_tags(context), model=model, model_name=models.registered_model,
+            input_example=fixtures.head(3) if len(fixtures) else None)
+    promotion = tracking.promote_if_better(models.registered_model, logged.registered_version, score,
+                                           backtest=backtest_version(result.config), as_of=inputs.as_of.isoformat())
     preview = model.predict_frame(fixtures) if len(fixtures) else pd.DataFrame()
     yield dg.Output(model, metadata={
         "mlflow_run_id": logged.run_id, "registered_model": models.registered_model,

@@ -59,6 +59,32 @@ def upcoming(frame: pd.DataFrame, competition: str, as_of: dt.date) -> pd.DataFr
 
 
 @dataclass
+class PosteriorModel:
+    """The Bayesian Dixon-Coles alone as a servable model (registered in MLflow beside the ensemble):
+    `predict_proba(fixtures)` -> (n, 3) H/D/A posterior-mean probabilities for rows with home_team_id,
+    away_team_id, season and (optionally) home_newness/away_newness; `predict_frame` adds expected goals,
+    90% intervals, entropy, totals, both-to-score and the most likely score."""
+
+    posterior: Posterior
+
+    def predict_frame(self, fixtures: pd.DataFrame) -> pd.DataFrame:
+        parts = []
+        for season, batch in fixtures.groupby("season", sort=False) if len(fixtures) else ():
+            flags = [batch[c].to_numpy(dtype=float) if c in batch else np.zeros(len(batch))
+                     for c in ("home_newness", "away_newness")]
+            part = bayes_predict(self.posterior, list(batch["home_team_id"]), list(batch["away_team_id"]),
+                                 str(season), *flags)
+            part.index = batch.index
+            parts.append(part)
+        if not parts:
+            return pd.DataFrame(columns=P, index=fixtures.index, dtype=float)
+        return pd.concat(parts).reindex(fixtures.index)
+
+    def predict_proba(self, fixtures: pd.DataFrame) -> np.ndarray:
+        return self.predict_frame(fixtures)[P].to_numpy(dtype=float)
+
+
+@dataclass
 class EnsembleModel:
     """The production stack. `predict_proba(fixtures)` -> (n, 3) H/D/A; rows with pre-match prices use
     the stack with the market as an input, rows without them the no-odds stack."""
@@ -99,7 +125,8 @@ class EnsembleModel:
                 if f"market_{column}" in fixtures else np.nan
         for name, value in self.form.items():
             out[f"{name}_form"] = value
-        for column in ("expected_home_goals", "expected_away_goals", "entropy", "p_over_2_5", "p_btts",
+        for column in ("expected_home_goals", "expected_away_goals", "entropy", "p_over_1_5", "p_over_2_5",
+                       "p_over_3_5", "p_btts", "p_most_likely_score",
                        "p_home_lo", "p_home_hi", "p_draw_lo", "p_draw_hi", "p_away_lo", "p_away_hi"):
             out[f"{BAYES}_{column}"] = bayes[column]
         return out
@@ -108,7 +135,8 @@ class EnsembleModel:
         return self.predict_frame(fixtures)[P].to_numpy()
 
     def predict_frame(self, fixtures: pd.DataFrame) -> pd.DataFrame:
-        """Probabilities plus which stack answered and the Bayesian model's goals, intervals, entropy."""
+        """Probabilities plus which stack answered, entropy, and from the Bayesian model's score matrix its
+        expected goals, 90% intervals, totals (over 1.5/2.5/3.5), both-to-score and top exact score's probability."""
         base = self.base_predictions(fixtures)
         with_market = base[[f"{MARKET_OPEN}_{c}" for c in P]].notna().all(axis=1).to_numpy()
         p = np.full((len(fixtures), 3), np.nan)
@@ -119,8 +147,10 @@ class EnsembleModel:
             p[rest] = self.stacks[ENSEMBLE_NO_ODDS].predict_proba(base[rest])
         out = pd.DataFrame(p, columns=P, index=fixtures.index)
         out["stack"] = np.where(rest, ENSEMBLE_NO_ODDS, ENSEMBLE)
+        # Goals, totals, both-to-score and exact score: the Bayesian model's score matrix (the stacks are 1X2).
         for column in ("expected_home_goals", "expected_away_goals", "p_home_lo", "p_home_hi", "p_draw_lo",
-                       "p_draw_hi", "p_away_lo", "p_away_hi"):
+                       "p_draw_hi", "p_away_lo", "p_away_hi", "p_over_1_5", "p_over_2_5", "p_over_3_5", "p_btts",
+                       "p_most_likely_score"):
             out[column] = base[f"{BAYES}_{column}"]
         out["entropy"] = -(p * np.log(np.clip(p, 1e-15, 1))).sum(axis=1)
         return out

@@ -6,7 +6,8 @@ Dagster-free: assets call these functions and put the returned run id on their m
 - `log_run(family, ...)`: one run with params, metrics, artifacts and tags, and optionally a model logged
   as a pyfunc (`ProbabilityModel`, which returns p_home/p_draw/p_away) and registered under a name.
 - `champion`, `promote_if_better`, `load_champion`: the `champion` alias of a registered model moves to
-  a version only when that version's backtest score strictly beats the champion's recorded score.
+  a version only when that version's backtest score strictly beats the champion's recorded score, or
+  when it is the champion's own model refitted on newer data (same backtest configuration and code).
 
 The tracking store is `settings.mlflow_tracking_uri()` (a SQLite store in the state folder unless
 `MLFLOW_TRACKING_URI` says otherwise) and it is also the model registry. Every call points MLflow's
@@ -352,19 +353,32 @@ def _pair(a: float, b: float) -> tuple[str, str]:
     return f"{a:.{digits}f}", f"{b:.{digits}f}"
 
 
+BACKTEST_TAG = "backtest_version"  # which walk-forward backtest (configuration) scored a version
+AS_OF_TAG = "trained_as_of"  # the date up to which a version's models saw results
+
+
 def promote_if_better(
     model_name: str,
     version: str | int,
     score: float,
     metric: str = "rps",
     lower_is_better: bool = True,
+    backtest: str | None = None,
+    as_of: str | None = None,
 ) -> Promotion:
     """Record `score` on the version (tag `backtest_<metric>`) and move `champion` to it only if it wins.
 
     It wins when there is no champion yet, when the champion has no recorded score for `metric`, or when
-    `score` strictly beats the champion's recorded score. A non-finite score never wins; a version that
-    already holds the alias stays champion (promoted=False). The decision is also recorded on the
-    version (tag `promotion`).
+    `score` strictly beats the champion's recorded score. It also takes over as a *refresh* when it is
+    the champion's own model refitted on newer data: the same backtest (`backtest`: a fingerprint of
+    the walk's configuration and the modelling code) and a later training date (`as_of`, ISO). A
+    walk-forward prediction depends only on what came before its match, so on every match the
+    champion's backtest scored, such a version's backtest predicts exactly what the champion's did;
+    its score differs only by the matches played since (or not at all, on finished evaluation
+    seasons). Without the rule a weekly retrain would never replace the champion, and the served
+    predictions would come from models fitted on ever older data. A non-finite score never wins; a
+    version that already holds the alias stays champion (promoted=False). The decision is also
+    recorded on the version (tags `promotion`, and `backtest_version` / `trained_as_of` when given).
     """
     client = _client()
     version = str(version)
@@ -376,6 +390,9 @@ def promote_if_better(
     previous_score = _recorded_score(current, metric) if current is not None else None
 
     client.set_model_version_tag(model_name, version, score_tag(metric), repr(score))
+    for tag, value in ((BACKTEST_TAG, backtest), (AS_OF_TAG, as_of)):
+        if value is not None:
+            client.set_model_version_tag(model_name, version, tag, str(value))
     promoted = False
     if not math.isfinite(score):
         reason = f"{metric} {score} is not a finite score: not promoted"
@@ -393,10 +410,19 @@ def promote_if_better(
     else:
         new, old = _pair(score, previous_score)
         beats = score < previous_score if lower_is_better else score > previous_score
+        champion_tags = current.tags or {}
+        same_backtest = backtest is not None and champion_tags.get(BACKTEST_TAG) == str(backtest)
+        older = champion_tags.get(AS_OF_TAG)
+        newer = as_of is not None and older is not None and str(as_of) > older
         if beats:
             promoted = True
             sign = "<" if lower_is_better else ">"
             reason = f"{metric} {new} {sign} champion v{previous_version} {old}: v{version} promoted"
+        elif same_backtest and newer:
+            promoted = True
+            reason = (f"v{version} is champion v{previous_version} refitted on newer data (same backtest "
+                      f"{backtest}; trained as of {as_of}, champion as of {older}; {metric} {new}, champion "
+                      f"{old}): promoted as a refresh")
         else:
             reason = f"{metric} {new} does not beat champion v{previous_version} {old}: champion stays"
     if promoted:

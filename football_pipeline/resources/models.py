@@ -34,7 +34,12 @@ class ModelsResource(dg.ConfigurableResource):
     warmup: int = 1000
     max_r_hat: float = Field(default=1.01, description="convergence check: worst split R-hat below this")
     min_ess: float = Field(default=400.0, description="convergence check: smallest bulk and tail ESS")
-    registered_model: str = Field(default="football-pipeline-ensemble", description="MLflow registry name")
+    registered_model: str = Field(default="football-pipeline-ensemble", description="MLflow registry name "
+                                  "of the ensemble (the served model; its `champion` alias)")
+    bayesian_registered_model: str = Field(default="football-pipeline-bayesian-dixon-coles",
+                                           description="MLflow registry name of the Bayesian Dixon-Coles fits")
+    xgboost_registered_model: str = Field(default="football-pipeline-xgboost",
+                                          description="MLflow registry name of the XGBoost fits (with odds features)")
 
     def missing_history(self, seasons: list[str]) -> str | None:
         """Why the models cannot run on a competition with these seasons of data (None: they can)."""

@@ -173,6 +173,10 @@ def test_ensemble_predicts_proper_probabilities_with_the_right_stack(ensemble):
     np.testing.assert_allclose(p[~priced], ensemble.stacks[ENSEMBLE_NO_ODDS].predict_proba(base[~priced]))
     np.testing.assert_allclose(p[priced], ensemble.stacks[ENSEMBLE].predict_proba(base[priced]))
     assert (out["expected_home_goals"] > 0).all() and (out["p_home_lo"] <= out["p_home_hi"]).all()
+    # Goal markets from the Bayesian model's score matrix: nested totals lines, proper probabilities.
+    assert ((out["p_over_1_5"] >= out["p_over_2_5"]) & (out["p_over_2_5"] >= out["p_over_3_5"])).all()
+    assert out[["p_over_1_5", "p_over_3_5", "p_btts", "p_most_likely_score"]].apply(lambda c: c.between(0, 1)).all().all()
+    np.testing.assert_array_equal(out["p_btts"].to_numpy(), base[f"{BAYES}_p_btts"].to_numpy())
     # No prices for any fixture yet: every row goes to the no-odds stack, with the same answers as above.
     bare = ensemble.predict_frame(games.assign(**{f"market_{c}": np.nan for c in P}))
     assert (bare["stack"] == ENSEMBLE_NO_ODDS).all()

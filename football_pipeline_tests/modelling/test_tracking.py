@@ -199,6 +199,39 @@ def test_promotion_moves_the_champion_only_on_a_strictly_better_score(store):
     assert higher.promoted and higher.reason == "accuracy 0.5600 > champion v2 0.5500: v3 promoted"
 
 
+def test_a_refit_on_newer_data_refreshes_the_champion_only_on_the_same_backtest(store):
+    versions = [
+        tracking.log_run("ensemble", params={"i": i}, model=SoftmaxModel([i, 0, -i]), model_name="m").registered_version
+        for i in range(1, 6)
+    ]
+    first = tracking.promote_if_better("m", versions[0], 0.2000, backtest="bt-a", as_of="2023-01-02")
+    assert first.promoted
+    tags = _client(store).get_model_version("m", "1").tags
+    assert (tags["backtest_version"], tags["trained_as_of"]) == ("bt-a", "2023-01-02")
+
+    # The same backtest (configuration and code), newer data: the weekly retrain takes over, also when
+    # its score moved with the matches played since.
+    refresh = tracking.promote_if_better("m", versions[1], 0.2000, backtest="bt-a", as_of="2023-01-09")
+    assert refresh.promoted and "refresh" in refresh.reason and "2023-01-02" in refresh.reason
+    assert str(tracking.champion("m").version) == "2"
+    moved = tracking.promote_if_better("m", versions[2], 0.2004, backtest="bt-a", as_of="2023-01-16")
+    assert moved.promoted and str(tracking.champion("m").version) == "3"
+
+    # Not newer, another backtest (a changed configuration or code) that does not beat it, or no
+    # backtest given: the champion stays.
+    same_day = tracking.promote_if_better("m", versions[3], 0.2004, backtest="bt-a", as_of="2023-01-16")
+    other = tracking.promote_if_better("m", versions[3], 0.2004, backtest="bt-b", as_of="2023-02-01")
+    unknown = tracking.promote_if_better("m", versions[3], 0.2004, as_of="2023-02-01")
+    assert not any(p.promoted for p in (same_day, other, unknown))
+    assert str(tracking.champion("m").version) == "3"
+
+    # A champion recorded without those tags is only beaten by a strictly better score.
+    better = tracking.promote_if_better("m", versions[4], 0.1990)
+    assert better.promoted
+    stays = tracking.promote_if_better("m", versions[3], 0.1990, backtest="bt-a", as_of="2024-01-01")
+    assert not stays.promoted and str(tracking.champion("m").version) == "5"
+
+
 def test_missing_champion_is_a_clear_error(store):
     assert tracking.champion("nobody") is None
     with pytest.raises(tracking.ChampionUnavailableError, match="'nobody' has no champion"):
