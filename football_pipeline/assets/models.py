@@ -249,7 +249,9 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
     posterior = BayesianDixonColes(models.production_bayes()).fit(window, inputs.as_of)
     d = posterior.diagnostics
     served = production.thin(posterior)
-    converged = bool(d["r_hat_max"] < models.max_r_hat and min(d["ess_bulk_min"], d["ess_tail_min"]) >= models.min_ess
+    # An ESS that could not be computed (NaN, e.g. tail ESS without ArviZ) fails: NaN >= x is False.
+    enough_ess = bool(d["ess_bulk_min"] >= models.min_ess and d["ess_tail_min"] >= models.min_ess)
+    converged = bool(d["r_hat_max"] < models.max_r_hat and enough_ess
                      and d["divergences"] == 0)
     with tempfile.TemporaryDirectory() as scratch:
         summary = Path(scratch) / "posterior_summary.csv"
@@ -269,7 +271,7 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
     yield dg.AssetCheckResult(check_name="r_hat", passed=bool(d["r_hat_max"] < models.max_r_hat),
                               metadata={"r_hat_max": float(d["r_hat_max"]), "limit": models.max_r_hat})
     yield dg.AssetCheckResult(check_name="effective_sample_size",
-                              passed=bool(min(d["ess_bulk_min"], d["ess_tail_min"]) >= models.min_ess),
+                              passed=enough_ess,
                               metadata={"ess_bulk_min": float(d["ess_bulk_min"]),
                                         "ess_tail_min": float(d["ess_tail_min"])})
     yield dg.AssetCheckResult(check_name="no_divergences", passed=d["divergences"] == 0,
