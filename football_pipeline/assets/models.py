@@ -35,7 +35,6 @@ from football_pipeline.warehouse import schema
 
 GROUP = "models"
 UPSTREAM = [dg.AssetKey(["warehouse", name]) for name in ("matches", "team_match_stats", "odds", "xg")]
-REQUIRED = features.REQUIRED  # core features every match between teams with history needs
 
 
 @dataclass
