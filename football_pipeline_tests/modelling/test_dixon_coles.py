@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -12,7 +13,13 @@ from football_pipeline.common.seasons import Season
 from football_pipeline.common.teams import Vocabulary
 from football_pipeline.ingestion import football_data
 from football_pipeline.modelling import metrics
-from football_pipeline.modelling.dixon_coles import BayesianDixonColes, DixonColesConfig, predict
+from football_pipeline.modelling.data import with_promoted
+from football_pipeline.modelling.dixon_coles import (
+    BayesianDixonColes,
+    DixonColesConfig,
+    predict,
+    score_matrices,
+)
 from football_pipeline.quality.validate import validate
 from football_pipeline.settings import BUNDLED_DATA_DIR
 from football_pipeline_tests.conftest import TODAY
@@ -125,3 +132,191 @@ def test_teams_new_to_the_window_start_a_continued_refit_at_the_hierarchy_centre
     np.testing.assert_array_equal(np.asarray(z["raw_attack"])[:, old], before["raw_attack"][:, old])
     posterior = model.fit(matches, dt.date(2022, 8, 14), warm=True)
     assert posterior.mode == "continue" and len(posterior.teams) == 20
+
+
+# --- Synthetic leagues: known parameters, Poisson goals, a fixed seed -----------------------------------
+# Two seasons of eight teams, each pair meeting three times home and away (168 matches a season). Home
+# advantage (log scale) is 0.5 in the first season and 0 in the second; F's attack falls from +0.6 to -0.5
+# and G's rises from -0.5 to +0.6 (so F - G is 0 averaged over the window, -1.1 recently); R1 and R2 play
+# only the first season, P1 and P2 (flagged promoted) only the second, with attack -0.6 and defence +0.5.
+# The tolerances below were set from fits of simulation seeds 0-7 (ranges quoted at each assertion).
+SYNTH_SEASONS = ("2021-2022", "2022-2023")
+SYNTH_HOME = (0.5, 0.0)
+SYNTH_AS_OF = dt.date(2023, 6, 1)
+SYNTH_CONFIG = DixonColesConfig(xi=0.0, num_warmup=200, num_samples=200, num_chains=2, match_block=128)
+DECAY_XI = 0.01  # half-life about 70 days: the first season weighs about e^-3.65 of the second's end
+
+
+def synthetic_matches(seed: int = 0, reps: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, season in enumerate(SYNTH_SEASONS):
+        attack = {"A": 0.3, "B": 0.1, "C": -0.1, "D": -0.3, "F": (0.6, -0.5)[k], "G": (-0.5, 0.6)[k]}
+        defence = {"A": -0.3, "B": -0.1, "C": 0.1, "D": 0.3, "F": 0.0, "G": 0.0}
+        for team in ("P1", "P2") if k else ("R1", "R2"):
+            attack[team], defence[team] = (-0.6, 0.5) if k else (-0.2, 0.2)
+        pairs = [(h, a) for h in sorted(attack) for a in sorted(attack) if h != a] * reps
+        start = pd.Timestamp(f"{season[:4]}-08-07")
+        days = np.sort(rng.integers(0, 280, len(pairs)))
+        for day, i in zip(days, rng.permutation(len(pairs)), strict=True):
+            home, away = pairs[i]
+            lam = np.exp(0.1 + SYNTH_HOME[k] + attack[home] + defence[away])
+            mu = np.exp(0.1 + attack[away] + defence[home])
+            rows.append({"match_date": (start + pd.Timedelta(days=int(day))).date(), "season": season,
+                         "home_team_id": home, "away_team_id": away,
+                         "home_goals": int(rng.poisson(lam)), "away_goals": int(rng.poisson(mu)),
+                         "home_promoted": float(home.startswith("P")), "away_promoted": float(away.startswith("P"))})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    matches = synthetic_matches()
+    model = BayesianDixonColes(SYNTH_CONFIG)
+    flat = model.fit(matches, SYNTH_AS_OF)
+    # The model's deterministic sites over every slot, padding included (the Posterior keeps the teams').
+    (sampler,) = model._samplers.values()
+    padded = {k: np.asarray(sampler.get_samples()[k]) for k in ("attack", "defence")}
+    slots = [model._slots[t] for t in flat.teams]
+    decayed = BayesianDixonColes(dataclasses.replace(SYNTH_CONFIG, xi=DECAY_XI)).fit(matches, SYNTH_AS_OF)
+    return {"matches": matches, "flat": flat, "decayed": decayed, "padded": padded, "slots": slots}
+
+
+def _without_rho(posterior):
+    """The same posterior with rho = 0 and a grid to 30 goals: each grid is then two independent Poissons,
+    so its expected goals are the rates themselves (at 10 goals, the truncation costs a rate of 3.5 0.2%)."""
+    return dataclasses.replace(posterior, samples={**posterior.samples, "rho": np.zeros_like(posterior.samples["rho"])},
+                               config=dataclasses.replace(posterior.config, max_goals=30))
+
+
+def _expected_goals(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected home and away goals per draw and match from a (draws, matches, G+1, G+1) grid."""
+    i, j = np.indices(grid.shape[-2:])
+    return (grid * i).sum(axis=(-2, -1)), (grid * j).sum(axis=(-2, -1))
+
+
+def test_decay_weights_in_the_model_arrays():
+    matches = synthetic_matches()
+    second = matches["season"] == SYNTH_SEASONS[1]
+    matches["home_xg"] = np.where(second, 1.4, np.nan)  # xG only in the second season
+    matches["away_xg"] = np.where(second, 1.0, np.nan)
+    config = DixonColesConfig(xi=DECAY_XI, match_block=128)
+    played, _, _, _, args, _ = BayesianDixonColes(config).model_arrays(matches, SYNTH_AS_OF)
+    n = len(played)
+    weight = np.asarray(args[3], dtype=float)
+    days = (pd.Timestamp(SYNTH_AS_OF) - pd.to_datetime(played["match_date"])).dt.days.to_numpy()
+    with_xg = np.isfinite(played["home_xg"].to_numpy(dtype=float))
+    assert len(weight) > n and with_xg.any() and not with_xg.all()
+    np.testing.assert_array_equal(weight[n:], 0.0)  # padding has no say
+    undivided = weight[:n] * np.where(with_xg, config.dispersion, 1.0)  # the dispersion only where xG exists
+    np.testing.assert_allclose(undivided.mean(), 1.0, rtol=1e-5)  # normalised to a mean of one
+    np.testing.assert_allclose(undivided, np.exp(-DECAY_XI * days) / np.exp(-DECAY_XI * days).mean(), rtol=1e-5)
+    assert undivided[days.argmax()] < 0.1 * undivided[days.argmin()]  # a year back weighs far less
+    # Unnormalised: exactly exp(-xi * days).
+    raw = BayesianDixonColes(dataclasses.replace(config, normalise_weights=False)).model_arrays(matches, SYNTH_AS_OF)[4]
+    np.testing.assert_allclose(np.asarray(raw[3][:n], dtype=float) * np.where(with_xg, config.dispersion, 1.0),
+                               np.exp(-DECAY_XI * days), rtol=1e-5)
+
+
+def test_promoted_flags_reach_the_model_and_newness_takes_precedence():
+    matches = synthetic_matches()
+    # The fixture's flags are the ones data.with_promoted derives (its first season has no season before).
+    derived = with_promoted(matches.drop(columns=["home_promoted", "away_promoted"]).assign(competition_id="E0"))
+    np.testing.assert_array_equal(derived["home_promoted"], matches["home_promoted"])
+    np.testing.assert_array_equal(derived["away_promoted"], matches["away_promoted"])
+    model = BayesianDixonColes(DixonColesConfig(match_block=128))
+    played, *_, args, _ = model.model_arrays(matches, SYNTH_AS_OF)
+    n = len(played)
+    np.testing.assert_array_equal(args[5][:n], played["home_promoted"].to_numpy())
+    np.testing.assert_array_equal(args[6][:n], played["away_promoted"].to_numpy())
+    assert args[5][:n].sum() == 2 * 3 * 7 and not args[5][n:].any()  # P1, P2: 7 opponents, 3 times each
+    played, *_, args, _ = model.model_arrays(derived, SYNTH_AS_OF)  # with_promoted's fading newness
+    np.testing.assert_allclose(args[5][:n], played["home_newness"].to_numpy(), rtol=1e-6)
+    assert 0 < args[5][:n][args[5][:n] > 0].min() < 1
+
+
+def test_a_larger_decay_moves_attack_toward_recent_form(synthetic):
+    flat, decayed = synthetic["flat"], synthetic["decayed"]
+
+    def gap(posterior):  # F's attack minus G's: 0 over the window, -1.1 in the recent season
+        attack = posterior.samples["attack"]
+        return (attack[:, posterior.team_index("F")] - attack[:, posterior.team_index("G")]).mean()
+
+    # Seeds 0-7: xi = 0 gives -0.12..0.21, xi = 0.01 gives -1.33..-0.80.
+    assert abs(gap(flat)) < 0.35
+    assert gap(decayed) < -0.6 and gap(decayed) < gap(flat) - 0.6
+
+
+def test_sum_to_zero_holds_per_draw_for_attack_and_defence_over_the_teams_present(synthetic):
+    flat, padded, slots = synthetic["flat"], synthetic["padded"], synthetic["slots"]
+    assert len(flat.teams) == 10
+    for site in ("attack", "defence"):
+        draws = flat.samples[site]
+        assert draws.shape == (SYNTH_CONFIG.num_samples * SYNTH_CONFIG.num_chains, 10)
+        assert draws.std(0).min() > 0.01  # not trivially zero
+        np.testing.assert_allclose(draws.sum(axis=1), 0.0, atol=1e-4)
+        padding = np.setdiff1d(np.arange(SYNTH_CONFIG.team_capacity), slots)
+        np.testing.assert_array_equal(padded[site][:, padding], 0.0)
+        np.testing.assert_allclose(padded[site][:, slots], draws)
+
+
+def test_promoted_shift_is_learned_and_applied_only_to_flagged_teams(synthetic):
+    flat = synthetic["flat"]
+    shift_attack, shift_defence = flat.samples["promoted_attack"], flat.samples["promoted_defence"]
+    assert shift_attack.shape == shift_defence.shape == flat.samples["intercept"].shape
+    # The promoted teams were weaker (-0.6, +0.5); priors N(-0.1, 0.2), N(0.1, 0.2). Seeds 0-7: posterior
+    # means -0.39..-0.21 and 0.15..0.29.
+    assert shift_attack.mean() < -0.15 and shift_defence.mean() > 0.1
+    assert shift_attack.std() < 0.2  # the data narrowed the prior
+
+    # Same posterior, P1 at home flagged or not; a second match unflagged in both.
+    homes, aways = ["P1", "B"], ["A", "C"]
+    exact = _without_rho(flat)
+    plain = score_matrices(exact, homes, aways)
+    flagged = score_matrices(exact, homes, aways, home_promoted=[1.0, 0.0], away_promoted=[0.0, 0.0])
+    (home0, away0), (home1, away1) = _expected_goals(plain), _expected_goals(flagged)
+    np.testing.assert_allclose(home1[:, 0] / home0[:, 0], np.exp(shift_attack), rtol=1e-5)
+    np.testing.assert_allclose(away1[:, 0] / away0[:, 0], np.exp(shift_defence), rtol=1e-5)
+    np.testing.assert_array_equal(flagged[:, 1], plain[:, 1])  # the unflagged match is untouched
+    # A flagged away side shifts the other way round: its attack is the away goals, its defence the home's.
+    away_flagged = score_matrices(exact, ["A"], ["P1"], away_promoted=[1.0])
+    home2, away2 = _expected_goals(away_flagged)
+    home3, away3 = _expected_goals(score_matrices(exact, ["A"], ["P1"]))
+    np.testing.assert_allclose(away2[:, 0] / away3[:, 0], np.exp(shift_attack), rtol=1e-5)
+    np.testing.assert_allclose(home2[:, 0] / home3[:, 0], np.exp(shift_defence), rtol=1e-5)
+    # With the fitted rho too, the flag moves expected goals the way the posterior shift points.
+    on = predict(flat, ["P1"], ["A"], home_promoted=[1.0])
+    off = predict(flat, ["P1"], ["A"])
+    assert np.sign(on["expected_home_goals"].iloc[0] - off["expected_home_goals"].iloc[0]) == np.sign(shift_attack.mean())
+    assert np.sign(on["expected_away_goals"].iloc[0] - off["expected_away_goals"].iloc[0]) == np.sign(shift_defence.mean())
+
+    # A team never seen: the hierarchy's mean (attack and defence 0) plus the shift when flagged.
+    s = exact.samples
+    base = s["intercept"] + s["home_advantage"][:, -1]
+    opponent = exact.team_index("A")
+    for flag, (attack, defence) in ((0.0, (0.0, 0.0)), (1.0, (shift_attack, shift_defence))):
+        home, away = _expected_goals(score_matrices(exact, ["never-seen"], ["A"], home_promoted=[flag]))
+        np.testing.assert_allclose(home[:, 0], np.exp(base + attack + s["defence"][:, opponent]), rtol=1e-5)
+        np.testing.assert_allclose(away[:, 0], np.exp(s["intercept"] + s["attack"][:, opponent] + defence), rtol=1e-5)
+
+
+def test_home_advantage_varies_by_season_and_predictions_use_the_right_one(synthetic):
+    flat = synthetic["flat"]
+    assert flat.seasons == list(SYNTH_SEASONS)
+    home = flat.samples["home_advantage"]
+    assert home.shape == (SYNTH_CONFIG.num_samples * SYNTH_CONFIG.num_chains, 2)
+    # Simulated 0.5 then 0; the random walk's tight step prior shrinks the gap. Seeds 0-7: gap 0.16-0.42,
+    # P(first > second) 0.97-1.
+    assert (home[:, 0] - home[:, 1]).mean() > 0.1
+    assert (home[:, 0] > home[:, 1]).mean() > 0.9
+    assert home[:, 0].mean() > 0.3
+
+    exact = _without_rho(flat)
+    first = _expected_goals(score_matrices(exact, ["A"], ["B"], season=SYNTH_SEASONS[0]))
+    second = _expected_goals(score_matrices(exact, ["A"], ["B"], season=SYNTH_SEASONS[1]))
+    np.testing.assert_allclose(first[0][:, 0] / second[0][:, 0], np.exp(home[:, 0] - home[:, 1]), rtol=1e-5)
+    np.testing.assert_allclose(first[1], second[1], rtol=1e-6)  # away goals carry no home advantage
+    # No season, or one the fit has not seen: the newest season's value.
+    for season in (None, "2023-2024"):
+        np.testing.assert_array_equal(score_matrices(exact, ["A"], ["B"], season=season),
+                                      score_matrices(exact, ["A"], ["B"], season=SYNTH_SEASONS[1]))
