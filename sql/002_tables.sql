@@ -13,6 +13,28 @@ CREATE TABLE IF NOT EXISTS competitions (
 
 COMMENT ON COLUMN competitions.competition_id IS 'football-data division code';
 
+CREATE TABLE IF NOT EXISTS match_features (
+	match_id VARCHAR(160) NOT NULL,
+	competition_id VARCHAR(8) NOT NULL,
+	season VARCHAR(9) NOT NULL,
+	match_date DATE NOT NULL,
+	final BOOLEAN NOT NULL,
+	as_of DATE NOT NULL,
+	feature_version VARCHAR(16) NOT NULL,
+	inputs_digest VARCHAR(20),
+	features JSON NOT NULL,
+	computed_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_match_features PRIMARY KEY (match_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_match_features_competition_id_match_date ON match_features (competition_id, match_date);
+
+COMMENT ON COLUMN match_features.final IS 'true: the match was played before as_of, its features never change; false: a fixture''s provisional features, replaced by the next sync';
+COMMENT ON COLUMN match_features.as_of IS 'results on or after this date were hidden';
+COMMENT ON COLUMN match_features.feature_version IS 'hash of the feature names and code';
+COMMENT ON COLUMN match_features.inputs_digest IS 'digest of the match''s warehouse row (played matches)';
+COMMENT ON COLUMN match_features.features IS 'feature name -> value (null: missing)';
+
 CREATE TABLE IF NOT EXISTS model_performance (
 	evaluation_id SERIAL NOT NULL,
 	model_name VARCHAR(64) NOT NULL,

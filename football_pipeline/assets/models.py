@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from football_pipeline.modelling import evaluate, features, metrics, production, tracking
+from football_pipeline.modelling import evaluate, feature_store, features, metrics, production, tracking
 from football_pipeline.modelling.backtest import (
     BAYES,
     ENSEMBLE,
@@ -64,18 +64,25 @@ FAMILIES = {BAYES: (BAYES, MLE), "xgboost": (XGB, XGB_NO_ODDS), "ensemble": (ENS
                                                      "source in the latest season.")])
 def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelsResource):
     """Point-in-time features of every match in the warehouse (pi-ratings, Elo, form, venue splits,
-    head-to-head, rest, promotion, pre-match market). Results on/after the as-of date are hidden."""
+    head-to-head, rest, promotion, pre-match market). Results on/after the as-of date are hidden. Stored
+    incrementally by date in the `match_features` table: only the dates whose inputs changed (a new
+    matchweek, a corrected result) and the fixtures are written; earlier rows stay as they were."""
     from football_pipeline.modelling import data
 
     as_of = models.as_of_date()
-    frame = data.with_promoted(data.split_as_of(data.load_matches(warehouse.engine()), as_of))
+    engine = warehouse.engine()
+    frame = data.with_promoted(data.split_as_of(data.load_matches(engine), as_of))
     feats = features.build_features(frame)
+    stored = feature_store.sync(engine, frame, feats, as_of)
+    context.log.info(f"match_features: rows rewritten from {stored.recomputed_from or 'nowhere (no change)'}, "
+                     f"{stored.final_written} final and {stored.provisional_written} provisional rows written, "
+                     f"{stored.kept} kept")
     judged = features.coverage(frame, feats, models.competition)
     upcoming = int(((frame["competition_id"] == models.competition)
                     & (frame["match_date"] >= pd.Timestamp(as_of))).sum())
     yield dg.Output(ModelInputs(frame, feats, as_of), metadata={
         "matches": len(frame), "features": feats.shape[1], "as_of": as_of.isoformat(),
-        "upcoming_fixtures": upcoming,
+        "upcoming_fixtures": upcoming, **stored.metadata(),
         "missing_share": dg.MetadataValue.json({k: round(float(v), 4) for k, v in feats.isna().mean().items()
                                                 if v > 0}),
     })

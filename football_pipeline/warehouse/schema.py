@@ -311,5 +311,23 @@ model_performance = sa.Table(
     sa.UniqueConstraint("model_name", "model_version", "competition_id", "season", "period_start", "period_end"),
 )
 
+match_features = sa.Table(
+    "match_features",
+    metadata,
+    sa.Column("match_id", sa.String(160), primary_key=True),
+    sa.Column("competition_id", sa.String(8), nullable=False),
+    sa.Column("season", sa.String(9), nullable=False),
+    sa.Column("match_date", sa.Date, nullable=False),
+    sa.Column("final", sa.Boolean, nullable=False,
+              comment="true: the match was played before as_of, its features never change; false: a fixture's "
+                      "provisional features, replaced by the next sync"),
+    sa.Column("as_of", sa.Date, nullable=False, comment="results on or after this date were hidden"),
+    sa.Column("feature_version", sa.String(16), nullable=False, comment="hash of the feature names and code"),
+    sa.Column("inputs_digest", sa.String(20), comment="digest of the match's warehouse row (played matches)"),
+    sa.Column("features", sa.JSON, nullable=False, comment="feature name -> value (null: missing)"),
+    sa.Column("computed_at", TS, nullable=False),
+    sa.Index("ix_match_features_competition_id_match_date", "competition_id", "match_date"),
+)
+
 # Tables rewritten per competition x season partition by a load.
 PARTITIONED = (matches, team_match_stats, odds, xg, lineups, shots)

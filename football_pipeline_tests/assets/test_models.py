@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from football_pipeline import pipeline
 from football_pipeline.assets import models
-from football_pipeline.modelling import production, tracking
+from football_pipeline.modelling import feature_store, production, tracking
 from football_pipeline.resources import WarehouseResource
 from football_pipeline.resources.models import ModelsResource
 from football_pipeline.warehouse import engine as engines
@@ -99,6 +99,30 @@ def test_every_model_asset_materializes_and_its_checks_pass(world):
     assert features.as_of == dt.date(2022, 3, 1)
     upcoming = features.frame[features.frame["match_date"] >= "2022-03-01"]
     assert len(upcoming) > 80 and upcoming["home_goals"].isna().all()  # results from the as-of date on are hidden
+
+
+def _features_metadata(result) -> dict:
+    event = next(e for e in result.get_asset_materialization_events()
+                 if e.asset_key.to_user_string() == "models/match_features")
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_match_features_are_stored_incrementally_by_date(world):
+    first, weekly, early = (_features_metadata(world[k]) for k in ("result", "third", "short"))
+    assert first["recomputed_from"] == "2019-08-09" and first["final_rows_kept"] == 0
+    # A week later only that week's results (and the fixtures) are written; the rest is kept.
+    assert "2022-03-01" <= weekly["recomputed_from"] < "2022-03-08"
+    assert weekly["final_rows_kept"] == first["final_rows_written"]
+    assert 0 < weekly["final_rows_written"] <= 20 and not weekly["backfill"]
+    # A backfill to an earlier date reads history but rewrites nothing.
+    assert early["backfill"] and early["final_rows_written"] == 0 and early["provisional_rows_written"] == 0
+    stored = feature_store.read(world["engine"])
+    assert len(stored) == first["matches"]
+    assert (stored["final"] == (stored["match_date"] < "2022-03-08")).all()
+    features = world["third"].output_for_node("models__match_features").features
+    ids = world["third"].output_for_node("models__match_features").frame["match_id"].to_numpy()
+    assert np.allclose(stored.loc[ids, "elo_diff"].to_numpy(dtype=float), features["elo_diff"].to_numpy(),
+                       equal_nan=True)
 
 
 def test_backtest_rows_land_in_model_performance(world):

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.postgres
 
 READABLE = {
     "competitions", "teams", "team_aliases", "matches", "team_match_stats", "odds", "xg", "elo_ratings",
-    "lineups", "shots", "predictions", "publish_log", "model_performance",
+    "lineups", "shots", "predictions", "publish_log", "model_performance", "match_features",
     "team_stats_monthly", "team_season_stats", "latest_predictions",
 }
 PRIVATE = {"quarantine", "raw_files", "source_files", "alembic_version"}
