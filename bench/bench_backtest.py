@@ -51,6 +51,8 @@ def main() -> int:
                         help="the ML strengths fit (XGBoost's features, the stacks' ML member) without E1")
     parser.add_argument("--stack-pool", default="linear", choices=["linear", "logarithmic"],
                         help="how the stacks pool their base models (StackConfig.pool)")
+    parser.add_argument("--home-step-scale", type=float, default=DixonColesConfig.home_step_scale,
+                        help="scale of the HalfNormal prior on the home advantage's season-to-season step")
     parser.add_argument("--warehouse", help="an existing warehouse URL (default: build a scratch SQLite one)")
     parser.add_argument("--json", help="write the scores and timings here")
     parser.add_argument("--csv", help="write the predictions CSV here")
@@ -73,7 +75,7 @@ def main() -> int:
         config = BacktestConfig(evaluation_seasons=seasons, cadence=args.cadence, burn_in_seasons=args.burn_in,
                                 lower_division=args.lower_division,
                                 strengths_lower_division=args.strengths_lower_division,
-                                stack=StackConfig(pool=args.stack_pool), bayes=DixonColesConfig(num_samples=args.draws,
+                                stack=StackConfig(pool=args.stack_pool), bayes=DixonColesConfig(num_samples=args.draws, home_step_scale=args.home_step_scale,
                                                        num_chains=args.chains, warm_warmup=150))
         started = time.perf_counter()
         if args.restack:

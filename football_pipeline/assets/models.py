@@ -284,6 +284,14 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
                               metadata={"divergences": int(d["divergences"])})
 
 
+def match_rps(result: BacktestResult, model: str) -> pd.Series:
+    """The model's RPS on each match its backtest scored (index match_id)."""
+    rows = result.predictions[(result.predictions["model"] == model) & result.predictions["result"].isin(["H", "D", "A"])]
+    scores = metrics.rps(rows[["p_home", "p_draw", "p_away"]].to_numpy(dtype=float),
+                         metrics.outcome_index(rows["result"]))
+    return pd.Series(scores, index=rows["match_id"].astype(str).to_numpy(), dtype=float)
+
+
 def posterior_summary(posterior: Posterior) -> pd.DataFrame:
     rows = []
     for name, values in posterior.samples.items():
@@ -375,7 +383,8 @@ def ensemble(context: dg.AssetExecutionContext, inputs: ModelInputs, result: Bac
             tags=_tags(context), model=model, model_name=models.registered_model,
             input_example=fixtures.head(3) if len(fixtures) else None)
     promotion = tracking.promote_if_better(models.registered_model, logged.registered_version, score,
-                                           backtest=backtest_version(result.config), as_of=inputs.as_of.isoformat())
+                                           backtest=backtest_version(result.config), as_of=inputs.as_of.isoformat(),
+                                           match_scores=match_rps(result, ENSEMBLE))
     preview = model.predict_frame(fixtures) if len(fixtures) else pd.DataFrame()
     yield dg.Output(model, metadata={
         "mlflow_run_id": logged.run_id, "registered_model": models.registered_model,
@@ -384,11 +393,17 @@ def ensemble(context: dg.AssetExecutionContext, inputs: ModelInputs, result: Bac
         "preview": dg.MetadataValue.md(
             pd.concat([rows[["match_date", "home_team_id", "away_team_id"]], preview[production.P].round(3)], axis=1)
             .head(10).to_string(index=False).join(["```\n", "\n```"]) if len(preview) else "(no upcoming fixtures)")})
-    tie = promotion.previous_score is not None and abs(promotion.previous_score - score) < 1e-9
+    mine, theirs = ((promotion.score_on_common, promotion.champion_score_on_common)
+                    if promotion.common_matches else (score, promotion.previous_score))
+    tie = theirs is not None and abs(theirs - mine) < 1e-9
     yield dg.AssetCheckResult(
         check_name="beats_champion", passed=promotion.promoted,
         severity=dg.AssetCheckSeverity.WARN if tie else dg.AssetCheckSeverity.ERROR,
-        description=promotion.reason, metadata={"backtest_rps": score, "champion_rps": promotion.previous_score})
+        description=promotion.reason, metadata={
+            "backtest_rps": score, "champion_rps": promotion.previous_score,
+            "common_matches": promotion.common_matches,
+            "rps_on_common_matches": promotion.score_on_common,
+            "champion_rps_on_common_matches": promotion.champion_score_on_common})
 
 
 ASSETS = [match_features, backtest, bayesian_dixon_coles, xgboost_model, ensemble]

@@ -73,9 +73,11 @@ class DixonColesConfig:
     team_capacity: int = 48  # E0 windows; with the division below (E0 + E1) up to 47 teams
     normalise_weights: bool = True
     season_capacity: int = 6
+    # Scale of the HalfNormal prior on the home-advantage random walk's season-to-season step (log goals).
+    home_step_scale: float = 0.05
 
 
-def make_model(n_seasons: int):
+def make_model(n_seasons: int, home_step_scale: float = 0.05):
     """The model for `n_seasons` home-advantage slots (a static shape, so the sampler compiles once)."""
 
     def model(home, away, season, weight, team_mask, home_new, away_new, home_goals=None, away_goals=None,
@@ -108,7 +110,7 @@ def make_model(n_seasons: int):
         # Home advantage: a random walk over seasons anchored at the newest season (the one predicted), so
         # the unused oldest slots of the fixed-size walk never blur the parameters the data inform.
         home_current = numpyro.sample("home_current", dist.Normal(0.25, 0.2))
-        sigma_home = numpyro.sample("sigma_home", dist.HalfNormal(0.05))
+        sigma_home = numpyro.sample("sigma_home", dist.HalfNormal(home_step_scale))
         z_home = numpyro.sample("z_home", dist.Normal(0.0, 1.0).expand([n_seasons - 1]).to_event(1))
         steps_back = jnp.cumsum((sigma_home * z_home)[::-1])[::-1]
         home_advantage = numpyro.deterministic(
@@ -188,7 +190,7 @@ class BayesianDixonColes:
 
     def __init__(self, config: DixonColesConfig | None = None):
         self.config = config or DixonColesConfig()
-        self._model = make_model(self.config.season_capacity)
+        self._model = make_model(self.config.season_capacity, self.config.home_step_scale)
         self._samplers: dict[tuple[int, str], MCMC] = {}
         self._slots: dict[str, int] = {}  # team -> parameter slot, stable across refits
         self._state = None  # the last run's final state (position and adapted step size / mass matrix)

@@ -45,6 +45,10 @@ EXPERIMENT_PREFIX = "football-pipeline/"
 CHAMPION_ALIAS = "champion"
 PROBABILITY_COLUMNS = ("p_home", "p_draw", "p_away")
 MODEL_ARTIFACT = "model"  # the pyfunc model's name in a run, and its pickled object's artifact key
+# Each promoted-or-not version's per-match backtest scores (match_id, score), on its run: a challenger
+# is compared with the champion on the matches both backtests scored.
+MATCH_SCORES_ARTIFACT = "backtest_match_scores.csv"
+MIN_COMMON_MATCHES = 100  # fewer matches in common: the two backtests are not comparable
 # MLflow's limits (mlflow.utils.validation), kept here so long values are shortened on our side.
 _MAX_KEY = 250
 _MAX_PARAM_VALUE = 6000
@@ -70,6 +74,10 @@ class Promotion:
     reason: str
     previous_version: str | None  # the champion before this decision, if any
     previous_score: float | None  # its recorded score for the metric, if any
+    # Where both versions have per-match scores: how many matches they share, and each one's mean there.
+    common_matches: int | None = None
+    score_on_common: float | None = None
+    champion_score_on_common: float | None = None
 
 
 class ProbabilityModel(mlflow.pyfunc.PythonModel):
@@ -337,6 +345,25 @@ def score_tag(metric: str) -> str:
     return f"backtest_{_clean_key(metric)}"
 
 
+def _log_match_scores(client: MlflowClient, run_id: str, scores: pd.Series) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / MATCH_SCORES_ARTIFACT
+        pd.DataFrame({"match_id": scores.index.astype(str), "score": scores.to_numpy(dtype=float)}).to_csv(
+            path, index=False)
+        client.log_artifact(run_id, str(path))
+
+
+def _match_scores(client: MlflowClient, version: ModelVersion) -> pd.Series | None:
+    """The version's per-match backtest scores, None where its run has none (recorded before them)."""
+    names = {PurePosixPath(a.path).name for a in client.list_artifacts(version.run_id)}
+    if MATCH_SCORES_ARTIFACT not in names:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        path = client.download_artifacts(version.run_id, MATCH_SCORES_ARTIFACT, scratch)
+        frame = pd.read_csv(path, dtype={"match_id": str})
+    return pd.Series(frame["score"].to_numpy(dtype=float), index=frame["match_id"].to_numpy())
+
+
 def _recorded_score(version: ModelVersion, metric: str) -> float | None:
     try:
         score = float((version.tags or {})[score_tag(metric)])
@@ -365,6 +392,7 @@ def promote_if_better(
     lower_is_better: bool = True,
     backtest: str | None = None,
     as_of: str | None = None,
+    match_scores: pd.Series | None = None,
 ) -> Promotion:
     """Record `score` on the version (tag `backtest_<metric>`) and move `champion` to it only if it wins.
 
@@ -379,6 +407,11 @@ def promote_if_better(
     predictions would come from models fitted on ever older data. A non-finite score never wins; a
     version that already holds the alias stays champion (promoted=False). The decision is also
     recorded on the version (tags `promotion`, and `backtest_version` / `trained_as_of` when given).
+
+    `match_scores` (index match_id, the version's per-match backtest score) is kept on the version's
+    run; where the champion has its own, the two are compared on the matches both backtests scored,
+    not on their overall scores (a backtest of other seasons or another competition scored other
+    matches): the challenger must beat the champion's mean on at least MIN_COMMON_MATCHES shared matches.
     """
     client = _client()
     version = str(version)
@@ -393,6 +426,14 @@ def promote_if_better(
     for tag, value in ((BACKTEST_TAG, backtest), (AS_OF_TAG, as_of)):
         if value is not None:
             client.set_model_version_tag(model_name, version, tag, str(value))
+    if match_scores is not None:
+        _log_match_scores(client, client.get_model_version(model_name, version).run_id, match_scores)
+    theirs = _match_scores(client, current) if current is not None and match_scores is not None else None
+    common = None
+    if theirs is not None:
+        shared = match_scores.index.intersection(theirs.index)
+        common = (len(shared), float(match_scores.loc[shared].mean()) if len(shared) else math.nan,
+                  float(theirs.loc[shared].mean()) if len(shared) else math.nan)
     promoted = False
     if not math.isfinite(score):
         reason = f"{metric} {score} is not a finite score: not promoted"
@@ -410,6 +451,14 @@ def promote_if_better(
     else:
         new, old = _pair(score, previous_score)
         beats = score < previous_score if lower_is_better else score > previous_score
+        where = ""
+        if common is not None:
+            n, mine, champions = common
+            new, old = _pair(mine, champions)
+            beats = n >= MIN_COMMON_MATCHES and (mine < champions if lower_is_better else mine > champions)
+            where = (f" on the {n} matches both backtests scored" if n >= MIN_COMMON_MATCHES else
+                     f" (only {n} matches in common with the champion's backtest, fewer than "
+                     f"{MIN_COMMON_MATCHES}: not comparable)")
         champion_tags = current.tags or {}
         same_backtest = backtest is not None and champion_tags.get(BACKTEST_TAG) == str(backtest)
         older = champion_tags.get(AS_OF_TAG)
@@ -417,14 +466,14 @@ def promote_if_better(
         if beats:
             promoted = True
             sign = "<" if lower_is_better else ">"
-            reason = f"{metric} {new} {sign} champion v{previous_version} {old}: v{version} promoted"
+            reason = f"{metric} {new} {sign} champion v{previous_version} {old}{where}: v{version} promoted"
         elif same_backtest and newer:
             promoted = True
             reason = (f"v{version} is champion v{previous_version} refitted on newer data (same backtest "
                       f"{backtest}; trained as of {as_of}, champion as of {older}; {metric} {new}, champion "
-                      f"{old}): promoted as a refresh")
+                      f"{old}{where}): promoted as a refresh")
         else:
-            reason = f"{metric} {new} does not beat champion v{previous_version} {old}: champion stays"
+            reason = f"{metric} {new} does not beat champion v{previous_version} {old}{where}: champion stays"
     if promoted:
         client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
     client.set_model_version_tag(model_name, version, "promotion", reason)
@@ -433,6 +482,9 @@ def promote_if_better(
         reason=reason,
         previous_version=previous_version,
         previous_score=previous_score,
+        common_matches=common[0] if common is not None else None,
+        score_on_common=common[1] if common is not None else None,
+        champion_score_on_common=common[2] if common is not None else None,
     )
 
 

@@ -189,6 +189,8 @@ def test_the_weekly_refit_of_the_same_models_refreshes_the_champion(world):
     # refitted on newer data, refreshes it (`test_tracking` pins the rule down on fixed scores).
     reason = event.materialization.metadata["promotion"].value
     assert "refresh" in reason or " < champion " in reason
+    # Compared on the matches both backtests scored (all of the champion's: the same walk, a week longer).
+    assert "matches both backtests scored" in reason
     refreshed = world["champion_refreshed"]
     assert int(refreshed.version) > int(world["champion"].version)
     assert refreshed.tags["trained_as_of"] == "2022-03-08"

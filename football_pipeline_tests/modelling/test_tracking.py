@@ -232,6 +232,36 @@ def test_a_refit_on_newer_data_refreshes_the_champion_only_on_the_same_backtest(
     assert not stays.promoted and str(tracking.champion("m").version) == "5"
 
 
+def test_a_challenger_is_compared_with_the_champion_on_the_matches_both_backtests_scored(store):
+    versions = [tracking.log_run("ensemble", params={"i": i}, model=SoftmaxModel([i, 0, -i]),
+                                 model_name="m").registered_version for i in range(1, 5)]
+    rng = np.random.default_rng(0)
+    ids = [f"E0:{k}" for k in range(600)]
+    champion_scores = pd.Series(rng.uniform(0.1, 0.3, 400), index=ids[:400])
+    assert tracking.promote_if_better("m", versions[0], float(champion_scores.mean()),
+                                      match_scores=champion_scores).promoted
+    # An easier season makes a lower overall score, but on the 200 shared matches the challenger is worse.
+    easier = pd.concat([champion_scores.iloc[200:] + 0.01, pd.Series(0.05, index=ids[400:])])
+    assert easier.mean() < champion_scores.mean()
+    worse = tracking.promote_if_better("m", versions[1], float(easier.mean()), match_scores=easier)
+    assert not worse.promoted and "on the 200 matches both backtests scored" in worse.reason
+    assert worse.common_matches == 200
+    assert worse.score_on_common == pytest.approx(champion_scores.iloc[200:].mean() + 0.01)
+    assert worse.champion_score_on_common == pytest.approx(champion_scores.iloc[200:].mean())
+    # Too few matches in common: not comparable, whatever the overall scores say.
+    apart = pd.Series(0.01, index=[f"I1:{k}" for k in range(300)] + ids[:50])
+    far = tracking.promote_if_better("m", versions[2], float(apart.mean()), match_scores=apart)
+    assert not far.promoted and "only 50 matches in common" in far.reason
+    assert str(tracking.champion("m").version) == versions[0]
+    # Better on the shared matches: promoted, and its own scores are kept for the next challenger.
+    sharper = champion_scores.iloc[100:] - 0.005
+    better = tracking.promote_if_better("m", versions[3], float(sharper.mean()), match_scores=sharper)
+    assert better.promoted and better.common_matches == 300
+    assert str(tracking.champion("m").version) == versions[3]
+    kept = tracking._match_scores(_client(store), tracking.champion("m"))
+    pd.testing.assert_series_equal(kept, sharper, check_names=False, check_index_type=False)
+
+
 def test_missing_champion_is_a_clear_error(store):
     assert tracking.champion("nobody") is None
     with pytest.raises(tracking.ChampionUnavailableError, match="'nobody' has no champion"):
