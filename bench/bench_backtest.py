@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from football_pipeline import pipeline  # noqa: E402
 from football_pipeline.modelling import evaluate  # noqa: E402
-from football_pipeline.modelling.backtest import BacktestConfig, restack, run_backtest  # noqa: E402
+from football_pipeline.modelling.backtest import STACKS, BacktestConfig, restack, run_backtest  # noqa: E402
 from football_pipeline.modelling.boosting import StackConfig  # noqa: E402
 from football_pipeline.modelling.dixon_coles import DixonColesConfig  # noqa: E402
 from football_pipeline.modelling.features import FEATURES, MARKET_FEATURES  # noqa: E402
@@ -115,6 +115,13 @@ def main() -> int:
             low, high = d.interval
             print(f"  {model} - {reference}: {d.mean:+.5f} (se {d.se:.5f}, 95% {low:+.5f} .. {high:+.5f}, "
                   f"{d.n} matches)")
+    members = STACKS["ensemble"]
+    if set(members) <= set(result.predictions["model"]):
+        bound = evaluate.hindsight_pool(result.predictions, members, "market_pre_match")
+        print(f"\nhindsight pool of the ensemble's members (weights fitted on these {bound.n} matches: a bound "
+              f"for any stack): RPS {bound.rps:.5f} vs the pre-match market's {bound.reference_rps:.5f}, "
+              f"log-likelihood {bound.loglik_gain:+.2f} nats over it; weights "
+              + ", ".join(f"{m} {w:.2f}" for m, w in bound.weights.items()))
     if args.csv:
         evaluate.write_csv(result.predictions, names, Path(args.csv))
     if args.oos:

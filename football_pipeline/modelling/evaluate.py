@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -87,3 +89,39 @@ def format_scores(scores: pd.DataFrame) -> str:
     columns = [c for c in ("model", "season", "n", "rps", "log_loss", "brier", "accuracy", "ece",
                            "calibration_slope", "market_rps", "rps_vs_market", "rps_vs_market_se") if c in scores]
     return scores[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+@dataclass(frozen=True)
+class HindsightPool:
+    """The linear pool of `models` whose weights are fitted on the scored matches themselves: no stack
+    trained on earlier predictions can be expected to beat it, so it bounds what pooling these members
+    can reach. `loglik_gain` is its log-likelihood minus the `reference` member's alone, in nats."""
+
+    weights: dict[str, float]
+    rps: float
+    reference_rps: float
+    loglik_gain: float
+    n: int
+
+
+def hindsight_pool(predictions: pd.DataFrame, models: Sequence[str], reference: str) -> HindsightPool:
+    """`predictions`: the long backtest predictions (`BacktestResult.predictions`); matches every one of
+    `models` predicted and whose result is known."""
+    from football_pipeline.modelling.boosting import pool_weights
+
+    if reference not in models:
+        raise ValueError(f"hindsight_pool: the reference {reference!r} is not one of the pooled models")
+    scored = predictions[predictions["result"].isin(["H", "D", "A"]) & predictions["model"].isin(models)]
+    wide = scored.pivot_table(index="match_id", columns="model", values=list(PROBABILITIES), aggfunc="first")
+    wide = wide.dropna()
+    results = scored.drop_duplicates("match_id").set_index("match_id").loc[wide.index, "result"]
+    y = metrics.outcome_index(results)
+    members = [wide[[(c, m) for c in PROBABILITIES]].to_numpy(dtype=float) for m in models]
+    weights = pool_weights(members, y, np.ones(len(y)))
+    pool = sum(w * p for w, p in zip(weights, members, strict=True))
+    alone = members[list(models).index(reference)]
+    rows = np.arange(len(y))
+    return HindsightPool(
+        weights={m: float(w) for m, w in zip(models, weights, strict=True)},
+        rps=float(metrics.rps(pool, y).mean()), reference_rps=float(metrics.rps(alone, y).mean()),
+        loglik_gain=float(np.log(pool[rows, y]).sum() - np.log(alone[rows, y]).sum()), n=len(y))
