@@ -9,7 +9,10 @@ matchweek or a new season never change it. A sync therefore writes only what cha
   match removed, or a new version of the feature code) is where recomputed rows start, and every
   final row before it is left as it is (not rewritten);
 * fixtures (matches on or after the as-of date) get provisional rows, replaced by every sync that is
-  not a backfill to an earlier date; a provisional row never replaces a final one.
+  not a backfill to an earlier date; a provisional row never replaces a final one;
+* a backfill to an earlier as-of date writes nothing unless the history before that date changed; then
+  it rewrites from the change up to its as-of date and removes the later final rows (computed on the
+  old history), which the next forward sync writes again.
 
 The features themselves are computed in memory by `features.build_features` over the whole history
 (the ratings are sequential state; 12,000 matches take about 4 s), so the incremental part is the
@@ -59,13 +62,15 @@ class SyncResult:
     provisional_written: int
     kept: int  # final rows left untouched
     deleted: int  # stored rows of matches no longer in the warehouse
+    invalidated: int  # a backfill that found history changed: later final rows removed for the next sync
     backfill: bool  # an as-of date earlier than the table's: provisional rows left as they were
     seconds: float
 
     def metadata(self) -> dict:
         return {"recomputed_from": self.recomputed_from.isoformat() if self.recomputed_from else "nothing changed",
                 "final_rows_written": self.final_written, "provisional_rows_written": self.provisional_written,
-                "final_rows_kept": self.kept, "rows_deleted": self.deleted, "backfill": self.backfill,
+                "final_rows_kept": self.kept, "rows_deleted": self.deleted,
+                "later_rows_invalidated": self.invalidated, "backfill": self.backfill,
                 "sync_seconds": round(self.seconds, 3)}
 
 
@@ -136,6 +141,12 @@ def sync(engine: sa.Engine, frame: pd.DataFrame, feats: pd.DataFrame, as_of: dt.
         out = {r["match_id"] for r in records} | set(removed)
         if not backfill:
             out |= set(stored.loc[~stored["final"], "match_id"])
+        invalidated: set[str] = set()
+        if backfill and since is not None:
+            # History before this as-of date changed, so the later sync's final rows were computed on the
+            # old history: out with them too, and the next forward sync (they are then missing) rewrites them.
+            invalidated = set(stored.loc[stored["final"] & (stored["match_date"] >= cut), "match_id"])
+            out |= invalidated
         out = sorted(out)
         for start in range(0, len(out), CHUNK):
             connection.execute(table.delete().where(table.c.match_id.in_(out[start:start + CHUNK])))
@@ -147,7 +158,7 @@ def sync(engine: sa.Engine, frame: pd.DataFrame, feats: pd.DataFrame, as_of: dt.
         recomputed_from=since.date() if since is not None else None, final_written=written_final,
         provisional_written=int(provisional_rows.sum()),
         kept=int(len(old) - len(set(old.index) & (set(ids[final_rows]) | set(removed)))),
-        deleted=len(removed), backfill=backfill, seconds=time.perf_counter() - started)
+        deleted=len(removed), invalidated=len(invalidated), backfill=backfill, seconds=time.perf_counter() - started)
 
 
 def read(engine: sa.Engine, competition_id: str | None = None) -> pd.DataFrame:

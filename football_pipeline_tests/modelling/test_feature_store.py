@@ -112,6 +112,26 @@ def test_a_backfill_to_an_earlier_date_keeps_final_rows_and_the_fixtures(store):
     pd.testing.assert_frame_equal(feature_store.read(store), before)
 
 
+def test_a_backfill_that_finds_a_corrected_result_leaves_no_stale_later_rows(store):
+    frame = synthetic(seed=8).dropna(subset=["home_goals"])
+    days = _dates(frame)
+    _sync(store, frame, days[25], 0)
+    corrected = frame.copy()
+    row = corrected.index[(pd.to_datetime(corrected["match_date"]) == pd.Timestamp(days[5]))][0]
+    corrected.loc[row, "away_goals"] += 2
+    backfill, _ = _sync(store, corrected, days[10], 1)
+    assert backfill.backfill and backfill.recomputed_from == days[5]
+    later = int(((pd.to_datetime(frame["match_date"]) >= pd.Timestamp(days[10]))
+                 & (pd.to_datetime(frame["match_date"]) < pd.Timestamp(days[25]))).sum())
+    assert backfill.invalidated == later
+    # The next forward sync rewrites them on the corrected history.
+    forward, feats = _sync(store, corrected, days[25], 2)
+    assert forward.recomputed_from == days[10] and forward.final_written == later
+    stored = feature_store.read(store)
+    np.testing.assert_allclose(stored.loc[corrected["match_id"].to_numpy(), feats.columns].to_numpy(dtype=float),
+                               feats.to_numpy(dtype=float), rtol=1e-12, equal_nan=True)
+
+
 def test_the_sync_is_one_transaction(store, monkeypatch):
     frame = synthetic(seed=7).dropna(subset=["home_goals"])
     days = _dates(frame)
