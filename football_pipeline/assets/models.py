@@ -284,14 +284,6 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
                               metadata={"divergences": int(d["divergences"])})
 
 
-def match_rps(result: BacktestResult, model: str) -> pd.Series:
-    """The model's RPS on each match its backtest scored (index match_id)."""
-    rows = result.predictions[(result.predictions["model"] == model) & result.predictions["result"].isin(["H", "D", "A"])]
-    scores = metrics.rps(rows[["p_home", "p_draw", "p_away"]].to_numpy(dtype=float),
-                         metrics.outcome_index(rows["result"]))
-    return pd.Series(scores, index=rows["match_id"].astype(str).to_numpy(), dtype=float)
-
-
 def posterior_summary(posterior: Posterior) -> pd.DataFrame:
     rows = []
     for name, values in posterior.samples.items():
@@ -384,7 +376,7 @@ def ensemble(context: dg.AssetExecutionContext, inputs: ModelInputs, result: Bac
             input_example=fixtures.head(3) if len(fixtures) else None)
     promotion = tracking.promote_if_better(models.registered_model, logged.registered_version, score,
                                            backtest=backtest_version(result.config), as_of=inputs.as_of.isoformat(),
-                                           match_scores=match_rps(result, ENSEMBLE))
+                                           match_scores=evaluate.match_rps(result.predictions, ENSEMBLE))
     preview = model.predict_frame(fixtures) if len(fixtures) else pd.DataFrame()
     yield dg.Output(model, metadata={
         "mlflow_run_id": logged.run_id, "registered_model": models.registered_model,

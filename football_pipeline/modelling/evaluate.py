@@ -67,20 +67,25 @@ def write_csv(predictions: pd.DataFrame, names: dict[str, str], out: Path) -> No
     table.sort_values(["date", "home_team", "model"])[CSV_COLUMNS].to_csv(out, index=False)
 
 
+def match_rps(predictions: pd.DataFrame, model: str) -> pd.Series:
+    """`model`'s RPS on each scored match it predicted (long predictions as in
+    `BacktestResult.predictions`), indexed by match_id."""
+    rows = predictions[(predictions["model"] == model) & predictions["result"].isin(["H", "D", "A"])]
+    scores = metrics.rps(rows[list(PROBABILITIES)].to_numpy(dtype=float), metrics.outcome_index(rows["result"]))
+    return pd.Series(scores, index=rows["match_id"].astype(str).to_numpy(), dtype=float)
+
+
 def paired_rps(predictions: pd.DataFrame, model: str, reference: str) -> metrics.PairedDifference:
     """`model`'s RPS minus `reference`'s on the scored matches both predicted (long predictions as in
     `BacktestResult.predictions`), with the standard error clustered by match date."""
-    scored = predictions[predictions["result"].isin(["H", "D", "A"])]
-    a = scored[scored["model"] == model].set_index("match_id")
-    b = scored[scored["model"] == reference].set_index("match_id")
+    a, b = match_rps(predictions, model), match_rps(predictions, reference)
     common = a.index.intersection(b.index)
     if len(common) < 2:
         raise ValueError(f"{model} and {reference} share {len(common)} scored matches; at least 2 are needed")
-    a, b = a.loc[common], b.loc[common]
-    y = metrics.outcome_index(a["result"])
-    return metrics.paired_difference(metrics.rps(a[list(PROBABILITIES)].to_numpy(), y),
-                                     metrics.rps(b[list(PROBABILITIES)].to_numpy(), y),
-                                     clusters=a["date"].to_numpy())
+    dates = (predictions.assign(match_id=predictions["match_id"].astype(str))
+             .drop_duplicates("match_id").set_index("match_id")["date"])
+    return metrics.paired_difference(a.loc[common].to_numpy(), b.loc[common].to_numpy(),
+                                     clusters=dates.loc[common].to_numpy())
 
 
 def format_scores(scores: pd.DataFrame) -> str:

@@ -153,11 +153,10 @@ def sync(engine: sa.Engine, frame: pd.DataFrame, feats: pd.DataFrame, as_of: dt.
         for start in range(0, len(records), CHUNK):
             connection.execute(table.insert(), records[start:start + CHUNK])
 
-    written_final = int(final_rows.sum())
     return SyncResult(
-        recomputed_from=since.date() if since is not None else None, final_written=written_final,
+        recomputed_from=since.date() if since is not None else None, final_written=int(final_rows.sum()),
         provisional_written=int(provisional_rows.sum()),
-        kept=int(len(old) - len(set(old.index) & (set(ids[final_rows]) | set(removed)))),
+        kept=len(old.index.difference(out)),
         deleted=len(removed), invalidated=len(invalidated), backfill=backfill, seconds=time.perf_counter() - started)
 
 

@@ -415,7 +415,7 @@ def promote_if_better(
     """
     client = _client()
     version = str(version)
-    client.get_model_version(model_name, version)  # fails clearly if the version does not exist
+    run_id = client.get_model_version(model_name, version).run_id  # fails clearly if the version does not exist
     score = float(score)
     current = champion(model_name)
     previous_version = current.version if current is not None else None
@@ -427,7 +427,7 @@ def promote_if_better(
         if value is not None:
             client.set_model_version_tag(model_name, version, tag, str(value))
     if match_scores is not None:
-        _log_match_scores(client, client.get_model_version(model_name, version).run_id, match_scores)
+        _log_match_scores(client, run_id, match_scores)
     theirs = _match_scores(client, current) if current is not None and match_scores is not None else None
     common = None
     if theirs is not None:
