@@ -243,15 +243,29 @@ def _number(value) -> float | None:
 
 
 @dg.asset(key=["models", "bayesian_dixon_coles"], group_name=GROUP, kinds={"jax", "mlflow"},
-          ins={"inputs": dg.AssetIn(["models", "match_features"])},
+          ins={"inputs": dg.AssetIn(["models", "match_features"])}, output_required=False,
           check_specs=[dg.AssetCheckSpec(name, asset=["models", "bayesian_dixon_coles"], blocking=True,
                                          description=text) for name, text in (
+              ("enough_training_matches", "The fit's window holds at least ModelsResource.min_training_matches "
+                                          "played matches of the competition (default 200)."),
               ("r_hat", "Worst split R-hat below the limit (ModelsResource.max_r_hat, default 1.01)."),
               ("effective_sample_size", "Smallest bulk and tail ESS at least ModelsResource.min_ess (default 400)."),
               ("no_divergences", "No divergent transitions."))])
 def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource):
-    """The Bayesian Dixon-Coles posterior as of the as-of date (NUTS on JAX; convergence checks block)."""
-    window = production.production_window(inputs.frame, models.backtest_config(), inputs.as_of)
+    """The Bayesian Dixon-Coles posterior as of the as-of date (NUTS on JAX; convergence checks block).
+    Too little history (a first season, a competition just loaded) fails a blocking check and fits nothing:
+    the previous fit and the champion stay in service."""
+    config = models.backtest_config()
+    try:
+        window = production.production_window(inputs.frame, config, inputs.as_of)
+    except ValueError:
+        window = inputs.frame.iloc[:0]
+    played = int(((window["competition_id"] == config.competition) & window["result"].isin(["H", "D", "A"])).sum())
+    if played < models.min_training_matches:
+        yield _too_few("enough_training_matches", played, models.min_training_matches,
+                       f"{config.competition}: {played} played matches in the Bayesian model's window before "
+                       f"{inputs.as_of}, fewer than {models.min_training_matches}: not fitted")
+        return
     posterior = BayesianDixonColes(models.production_bayes()).fit(window, inputs.as_of)
     d = posterior.diagnostics
     served = production.thin(posterior)
@@ -274,6 +288,8 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
         "mlflow_run_id": logged.run_id, "registered_model": models.bayesian_registered_model,
         "version": str(logged.registered_version), "matches": posterior.n_matches, "teams": len(posterior.teams),
         "fit_seconds": round(posterior.fit_seconds, 2), **{k: float(v) for k, v in d.items()}})
+    yield dg.AssetCheckResult(check_name="enough_training_matches", passed=True,
+                              metadata={"played_matches": played, "minimum": models.min_training_matches})
     yield dg.AssetCheckResult(check_name="r_hat", passed=bool(d["r_hat_max"] < models.max_r_hat),
                               metadata={"r_hat_max": float(d["r_hat_max"]), "limit": models.max_r_hat})
     yield dg.AssetCheckResult(check_name="effective_sample_size",
@@ -282,6 +298,12 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
                                         "ess_tail_min": float(d["ess_tail_min"])})
     yield dg.AssetCheckResult(check_name="no_divergences", passed=d["divergences"] == 0,
                               metadata={"divergences": int(d["divergences"])})
+
+
+def _too_few(check: str, found: int, minimum: int, reason: str) -> dg.AssetCheckResult:
+    """The failed blocking check of a model asset with too little history (its step yields no output)."""
+    return dg.AssetCheckResult(check_name=check, passed=False, description=reason,
+                               metadata={"played_matches": found, "minimum": minimum})
 
 
 def posterior_summary(posterior: Posterior) -> pd.DataFrame:
@@ -307,15 +329,27 @@ class BoostedModels:
 
 
 @dg.asset(key=["models", "xgboost"], group_name=GROUP, kinds={"xgboost", "mlflow"},
-          ins={"inputs": dg.AssetIn(["models", "match_features"])})
+          ins={"inputs": dg.AssetIn(["models", "match_features"])}, output_required=False,
+          check_specs=[dg.AssetCheckSpec("enough_training_matches", asset=["models", "xgboost"], blocking=True,
+                                         description="At least ModelsResource.min_training_matches played "
+                                                     "matches with point-in-time Dixon-Coles strengths (none in "
+                                                     "the first season of data) to train on (default 200).")])
 def xgboost_model(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource):
-    """XGBoost on the point-in-time features and Dixon-Coles strengths, with and without market inputs."""
+    """XGBoost on the point-in-time features and Dixon-Coles strengths, with and without market inputs.
+    Too few training rows fail a blocking check and train nothing: the champion stays in service."""
     config = models.backtest_config()
     comp = inputs.frame[inputs.frame["competition_id"] == config.competition]
     # The strengths fit sees the division below as the backtest's does (`strengths_lower_division`).
     dc = mle_walk(comp, config, lower_division(inputs.frame, config, config.strengths_lower_division))
+    rows = int(production.xgboost_training(inputs.frame, inputs.features, dc, config, inputs.as_of)[1].sum())
+    if rows < models.min_training_matches:
+        yield _too_few("enough_training_matches", rows, models.min_training_matches,
+                       f"{config.competition}: {rows} played matches with Dixon-Coles strengths before "
+                       f"{inputs.as_of}, fewer than {models.min_training_matches}: XGBoost not trained")
+        return
     with_odds, without = production.fit_xgboost(inputs.frame, inputs.features, dc, config, inputs.as_of,
-                                                features.FEATURES, features.MARKET_FEATURES)
+                                                features.FEATURES, features.MARKET_FEATURES,
+                                                min_rows=models.min_training_matches)
     mle = DixonColesMLE(config.mle)
     mle_fit = mle.fit(production.production_window(inputs.frame, config, inputs.as_of,
                                                    config.strengths_lower_division), inputs.as_of)
@@ -332,6 +366,8 @@ def xgboost_model(context: dg.AssetExecutionContext, inputs: ModelInputs, models
         "version": str(logged.registered_version), "training_rows": with_odds.n_train,
         "top_features": dg.MetadataValue.md(top.to_string(index=False).join(["```\n", "\n```"])),
     })
+    yield dg.AssetCheckResult(check_name="enough_training_matches", passed=True,
+                              metadata={"played_matches": rows, "minimum": models.min_training_matches})
 
 
 @dg.asset(key=["models", "ensemble"], group_name=GROUP, kinds={"lightgbm", "mlflow"},

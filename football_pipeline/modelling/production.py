@@ -156,14 +156,24 @@ class EnsembleModel:
         return out
 
 
-def fit_xgboost(frame: pd.DataFrame, feats: pd.DataFrame, dc: pd.DataFrame, config: BacktestConfig,
-                as_of: dt.date, feature_names: list[str], market_features: list[str]) -> tuple[XGBoostModel, XGBoostModel]:
+def xgboost_training(frame: pd.DataFrame, feats: pd.DataFrame, dc: pd.DataFrame, config: BacktestConfig,
+                     as_of: dt.date) -> tuple[pd.DataFrame, pd.Series]:
+    """XGBoost's inputs for the competition's matches and which of them it trains on: played before the
+    as-of date, with Dixon-Coles strengths (none in the first season of data)."""
     comp = frame[frame["competition_id"] == config.competition]
     x = feats.loc[comp.index].join(dc)
     train = (comp["match_date"] < pd.Timestamp(as_of)) & comp["result"].isin(["H", "D", "A"]) & x["dc_p_home"].notna()
-    if train.sum() < 200:
+    return x, train
+
+
+def fit_xgboost(frame: pd.DataFrame, feats: pd.DataFrame, dc: pd.DataFrame, config: BacktestConfig,
+                as_of: dt.date, feature_names: list[str], market_features: list[str],
+                min_rows: int = 200) -> tuple[XGBoostModel, XGBoostModel]:
+    x, train = xgboost_training(frame, feats, dc, config, as_of)
+    if train.sum() < min_rows:
         raise ValueError(f"{config.competition}: {int(train.sum())} matches with features before {as_of}, "
-                         "too few to train XGBoost (at least 200)")
+                         f"too few to train XGBoost (at least {min_rows})")
+    comp = frame.loc[x.index]
     y = metrics.outcome_index(comp.loc[train, "result"])
     no_odds = [*feature_names, *DC_FEATURES]
     with_odds = XGBoostModel([*no_odds, *market_features], config.xgboost).fit(x[train], y)

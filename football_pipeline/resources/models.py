@@ -34,6 +34,8 @@ class ModelsResource(dg.ConfigurableResource):
     warmup: int = 1000
     max_r_hat: float = Field(default=1.01, description="convergence check: worst split R-hat below this")
     min_ess: float = Field(default=400.0, description="convergence check: smallest bulk and tail ESS")
+    min_training_matches: int = Field(default=200, description="blocking check: the Bayesian fit's window and "
+                                      "XGBoost's training rows hold at least this many played matches")
     registered_model: str = Field(default="football-pipeline-ensemble", description="MLflow registry name "
                                   "of the ensemble (the served model; its `champion` alias)")
     bayesian_registered_model: str = Field(default="football-pipeline-bayesian-dixon-coles",

@@ -31,7 +31,8 @@ def test_model_checks_that_guard_the_champion_are_blocking():
                 for key in graph.asset_check_keys}
     for check in (("models/bayesian_dixon_coles", "r_hat"), ("models/bayesian_dixon_coles", "effective_sample_size"),
                   ("models/bayesian_dixon_coles", "no_divergences"), ("models/ensemble", "beats_champion"),
-                  ("models/match_features", "no_missing_values"), ("models/backtest", "enough_matches")):
+                  ("models/match_features", "no_missing_values"), ("models/backtest", "enough_matches"),
+                  ("models/bayesian_dixon_coles", "enough_training_matches"), ("models/xgboost", "enough_training_matches")):
         assert blocking[check] is True, check
 
 

@@ -65,8 +65,15 @@ def world(tmp_path_factory):
                                    instance=instance, raise_on_error=False,
                                    selection=[models.match_features, models.backtest, models.ensemble])
             champion_last = tracking.champion(NAME)
+            # A retrain a few weeks into the first season of data: too little history for either model.
+            first = {**resources, "models": settings(as_of="2019-10-01")}
+            tiny = dg.materialize(models.ASSETS, resources=first, instance=instance, raise_on_error=False,
+                                  selection=[models.match_features, models.bayesian_dixon_coles,
+                                             models.xgboost_model, models.ensemble])
+            champion_tiny = tracking.champion(NAME)
             client = mlflow.MlflowClient()
-            yield {"result": result, "second": second, "third": third, "short": short, "engine": engine,
+            yield {"result": result, "second": second, "third": third, "short": short, "tiny": tiny, "champion_tiny": champion_tiny,
+                   "engine": engine,
                    "champion": champion, "champion_after": champion_after, "champion_refreshed": champion_refreshed,
                    "champion_last": champion_last, "client": client, "served": served,
                    "bayes_artifacts": _artifacts(client, result, "models/bayesian_dixon_coles"),
@@ -93,6 +100,7 @@ def test_every_model_asset_materializes_and_its_checks_pass(world):
     assert checks(result) == {
         "models/match_features:no_missing_values": True, "models/backtest:enough_matches": True,
         "models/backtest:bayesian_beats_mle": checks(result)["models/backtest:bayesian_beats_mle"],
+        "models/bayesian_dixon_coles:enough_training_matches": True, "models/xgboost:enough_training_matches": True,
         "models/bayesian_dixon_coles:r_hat": True, "models/bayesian_dixon_coles:effective_sample_size": True,
         "models/bayesian_dixon_coles:no_divergences": True, "models/ensemble:beats_champion": True}
     features = result.output_for_node("models__match_features")
@@ -205,6 +213,25 @@ def test_too_few_matches_in_an_evaluation_season_fail_a_check_and_keep_the_champ
     assert "too few scored matches in 2021-2022" in evaluation.description
     assert "models/ensemble" not in {e.asset_key.to_user_string() for e in short.get_asset_materialization_events()}
     assert world["champion_last"].version == world["champion_refreshed"].version
+
+
+def test_too_little_history_fails_the_model_checks_with_the_reason_and_keeps_the_champion(world):
+    tiny = world["tiny"]
+    assert not tiny.success
+    evaluations = {e.asset_key.to_user_string(): e for e in tiny.get_asset_check_evaluations()
+                   if e.check_name == "enough_training_matches"}
+    assert set(evaluations) == {"models/bayesian_dixon_coles", "models/xgboost"}
+    bayes, xgb = evaluations["models/bayesian_dixon_coles"], evaluations["models/xgboost"]
+    assert not bayes.passed and not xgb.passed
+    found = bayes.metadata["played_matches"].value
+    assert 50 < found < 200  # the first weeks of 2019-20
+    assert f"E0: {found} played matches in the Bayesian model's window before 2019-10-01, fewer than 200" \
+        in bayes.description
+    # No Dixon-Coles strengths in the first season of data, so nothing for XGBoost to train on.
+    assert xgb.metadata["played_matches"].value == 0 and "XGBoost not trained" in xgb.description
+    materialized = {e.asset_key.to_user_string() for e in tiny.get_asset_materialization_events()}
+    assert materialized == {"models/match_features"}
+    assert world["champion_tiny"].version == world["champion_refreshed"].version
 
 
 def test_every_family_logs_its_model_and_artifacts_to_its_own_experiment(world):
