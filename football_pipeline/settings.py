@@ -48,7 +48,7 @@ def football_data_dir() -> Path:
 def source_mode() -> str:
     """`FOOTBALL_SOURCE_MODE`: bundled (default: files only, no network), live (scrape), or replay
     (re-run the spiders on the raw-response archive)."""
-    return os.environ.get("FOOTBALL_SOURCE_MODE", "bundled")
+    return os.environ.get("FOOTBALL_SOURCE_MODE") or "bundled"
 
 
 def scraped_dir() -> Path:

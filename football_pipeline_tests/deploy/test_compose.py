@@ -127,6 +127,28 @@ def test_dagster_code_location_webserver_and_daemon(compose):
     assert 'COPY dagster.yaml "$DAGSTER_HOME/dagster.yaml"' in (ROOT / "docker/Dockerfile").read_text()
 
 
+def test_every_pipeline_setting_reaches_the_processes_that_run_the_assets(compose):
+    # .env only feeds compose's own ${...}: a setting reaches a container only through its environment.
+    settings = {name for name in _env_example() if name.startswith(("FOOTBALL_", "WAREHOUSE_URL", "MLFLOW_"))}
+    for name in ("code", "daemon"):
+        env = _environment(compose["services"][name])
+        assert settings - set(env) == set(), f"{name} never sees {sorted(settings - set(env))}"
+        for variable in settings - {"WAREHOUSE_URL", "MLFLOW_TRACKING_URI"}:
+            assert VARIABLE.fullmatch(env[variable]), f"{name}: {variable} is not taken from .env"
+    env = _environment(compose["services"]["code"])
+    # A deployment refits every matchweek (the default; `make run` walks monthly to stay short).
+    assert env["FOOTBALL_MODELS_CADENCE"] == "${FOOTBALL_MODELS_CADENCE:-matchweek}"
+    assert env["FOOTBALL_SOURCE_MODE"] == "${FOOTBALL_SOURCE_MODE:-bundled}"
+
+
+def test_scraped_files_and_the_raw_archive_outlive_the_containers(compose):
+    state = _environment(compose["services"]["code"])["FOOTBALL_PIPELINE_STATE_DIR"]
+    folder = re.fullmatch(r"\$\{FOOTBALL_PIPELINE_STATE_DIR:-(/[^}]+)\}", state).group(1)
+    for name in ("code", "daemon"):
+        mounts = dict(m.split(":")[1::-1] for m in compose["services"][name]["volumes"])
+        assert mounts.get(folder) in compose["volumes"], f"{name}: {folder} is not on a named volume"
+
+
 def test_metrics_service_serves_the_warehouse_metrics(compose):
     metrics = compose["services"]["metrics"]
     command = _command(metrics)
