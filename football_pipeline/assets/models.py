@@ -256,10 +256,11 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
     Too little history (a first season, a competition just loaded) fails a blocking check and fits nothing:
     the previous fit and the champion stay in service."""
     config = models.backtest_config()
-    try:
-        window = production.production_window(inputs.frame, config, inputs.as_of)
-    except ValueError:
-        window = inputs.frame.iloc[:0]
+    history = (inputs.frame["competition_id"] == config.competition) \
+        & (inputs.frame["match_date"] < pd.Timestamp(inputs.as_of))
+    # (`production_window` refuses a competition with no matches before the as-of date.)
+    window = production.production_window(inputs.frame, config, inputs.as_of) if history.any() \
+        else inputs.frame.iloc[:0]
     played = int(((window["competition_id"] == config.competition) & window["result"].isin(["H", "D", "A"])).sum())
     if played < models.min_training_matches:
         yield _too_few("enough_training_matches", played, models.min_training_matches,
