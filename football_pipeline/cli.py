@@ -251,8 +251,10 @@ def backtest(args: argparse.Namespace) -> int:
                             cadence=args.cadence, burn_in_seasons=args.burn_in, bayes=bayes)
     data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
     try:
+        # Progress (the load, each season's start with the time to go) on stderr; every refit with --verbose.
         result = backtest_directory(data_dir, config, Path(args.out), args.warehouse_url,
-                                    log=print if args.verbose else (lambda _: None))
+                                    log=print if args.verbose else (lambda _: None),
+                                    progress=lambda line: print(line, file=sys.stderr, flush=True))
     except ValueError as error:
         print(f"backtest: {error}", file=sys.stderr)
         return 2

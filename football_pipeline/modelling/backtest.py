@@ -174,10 +174,13 @@ class BacktestResult:
 
 
 def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: list[str], market_features: list[str],
-                 config: BacktestConfig | None = None, log: Callable[[str], None] = lambda _: None) -> BacktestResult:
+                 config: BacktestConfig | None = None, log: Callable[[str], None] = lambda _: None,
+                 progress: Callable[[str], None] | None = None) -> BacktestResult:
     """`frame`: `data.with_promoted(data.load_matches(...))` (any competitions; the backtest's is
-    `config.competition`); `features`: `features.build_features(frame)` (same index)."""
+    `config.competition`); `features`: `features.build_features(frame)` (same index). `log` gets a line
+    per refit; `progress` (default: `log`) a line as each season's walk starts and when the walk ends."""
     config = config or BacktestConfig()
+    progress = progress or log
     comp = frame[frame["competition_id"] == config.competition].sort_values(["match_date", "match_id"])
     seasons = sorted(comp["season"].unique())
     missing = [s for s in config.evaluation_seasons if s not in seasons]
@@ -218,11 +221,17 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     fits = []
     base = [m for m in BASE_MODELS if config.bayesian or m != BAYES]
     stacks = {name: models for name, models in STACKS.items() if config.bayesian or BAYES not in models}
-    for step, (start, rows) in enumerate(b for b in blocks(comp, config.cadence)
-                                         if comp["season"].iat[b[1][0]] in run_seasons):
+    steps = [b for b in blocks(comp, config.cadence) if comp["season"].iat[b[1][0]] in run_seasons]
+    walking = time.perf_counter()
+    for step, (start, rows) in enumerate(steps):
         t0 = time.perf_counter()
         part = comp.iloc[rows]
         season = part["season"].iat[0]
+        if step == 0 or season != fits[-1]["season"]:
+            done = time.perf_counter() - walking
+            eta = f", about {done / step * (len(steps) - step) / 60:.0f} min to go" if step else ""
+            progress(f"{config.competition} {season}: refit {step + 1} of {len(steps)} ({config.cadence}), "
+                     f"{done:.0f} s so far{eta}")
         record = {"refit_date": start.date(), "season": season, "n_predicted": len(part)}
         if bayes is not None:
             train = window(comp, season, start, config.window_seasons, lower)
@@ -248,6 +257,7 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
         oos[f"{MARKET}_{column}"] = closing[:, k]
     fits = pd.DataFrame(fits)
     stack_seconds = stack_walk(comp, oos, config, stacks, log)
+    progress(f"{config.competition}: {len(steps)} refits and the stacks' walk in {time.perf_counter() - started:.0f} s")
     if len(fits):
         fits["stack_seconds"] = fits["refit_date"].map(stack_seconds).fillna(0.0)
         fits["seconds"] += fits["stack_seconds"]

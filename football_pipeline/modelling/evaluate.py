@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from football_pipeline.common import competitions
 from football_pipeline.modelling import data, features, metrics
 from football_pipeline.modelling.backtest import BacktestConfig, BacktestResult, run_backtest
 from football_pipeline.warehouse import schema
@@ -30,21 +31,33 @@ def backtest_frame(engine: sa.Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def backtest_directory(data_dir: Path, config: BacktestConfig, out: Path | None = None,
                        warehouse_url: str | None = None, today: dt.date | None = None,
-                       log: Callable[[str], None] = print) -> BacktestResult:
+                       log: Callable[[str], None] = print,
+                       progress: Callable[[str], None] | None = None) -> BacktestResult:
+    """Load `data_dir`'s leagues of the competition's country (its pyramid: teams move between them,
+    other countries' leagues share no team) into a scratch warehouse, then walk forward. `log` gets
+    every refit, `progress` (default: `log`) the load, the features and each season's start."""
     from football_pipeline import pipeline
+    from football_pipeline.ingestion.files import discover
     from football_pipeline.warehouse import engine as engines
 
+    progress = progress or log
+    country = competitions.get(config.competition).country
+    only = {(f.competition_id, f.season.key) for f in discover(Path(data_dir))
+            if competitions.BY_ID[f.competition_id].country == country}
+    if not any(competition == config.competition for competition, _ in only):
+        raise ValueError(f"{config.competition}: no files for it in {data_dir}")
     with tempfile.TemporaryDirectory(prefix="football-backtest-") as scratch:
         url = warehouse_url or f"sqlite:///{Path(scratch) / 'warehouse.db'}"
         engine = engines.create_engine(url)
-        summary = pipeline.load_directory(engine, Path(data_dir), workers=2, today=today)
-        log(f"Loaded {summary.partitions} partitions from {data_dir} ({summary.loaded} loaded, "
-            f"{len(summary.refused)} refused) in {summary.seconds:.1f} s")
+        summary = pipeline.load_directory(engine, Path(data_dir), workers=2, today=today, only=only)
+        progress(f"Loaded {summary.partitions} partitions ({', '.join(sorted({c for c, _ in only}))}) from "
+                 f"{data_dir} ({summary.loaded} loaded, {len(summary.refused)} refused) in {summary.seconds:.1f} s")
         for line in summary.refused:
-            log(f"REFUSED {line}")
+            progress(f"REFUSED {line}")
         frame, feats = backtest_frame(engine)
-        log(f"{len(frame):,} matches, {feats.shape[1]} features")
-        result = run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES, config, log=log)
+        progress(f"{len(frame):,} matches, {feats.shape[1]} features")
+        result = run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES, config, log=log,
+                              progress=progress)
         names = team_names(engine)
         engine.dispose()
     if out is not None:

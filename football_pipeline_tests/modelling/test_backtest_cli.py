@@ -3,6 +3,8 @@ walk-forward refits of every model, one CSV row per match and model."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,15 +19,18 @@ SMALL = ["--cadence", "month", "--draws", "100", "--chains", "2", "--warmup", "1
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("data")
-    copy_bundled(data_dir, *(f"football-data/E0/{code}.csv" for code in ("1819", "1920", "2021", "2122")))
+    copy_bundled(data_dir, *(f"football-data/E0/{code}.csv" for code in ("1819", "1920", "2021", "2122")),
+                 "football-data/D1/2122.csv")  # another country's league: shares no team, not loaded
     out = data_dir.parent / "predictions.csv"
-    code = cli.main(["backtest", "--data-dir", str(data_dir), "--competition", "E0", "--seasons", "2021-2022",
-                     "--out", str(out), *SMALL])
-    return code, pd.read_csv(out)
+    progress = io.StringIO()
+    with contextlib.redirect_stderr(progress):
+        code = cli.main(["backtest", "--data-dir", str(data_dir), "--competition", "E0", "--seasons", "2021-2022",
+                         "--out", str(out), *SMALL])
+    return code, pd.read_csv(out), progress.getvalue()
 
 
 def test_writes_one_row_per_match_and_model(run):
-    code, table = run
+    code, table, _ = run
     assert code == 0
     assert list(table.columns) == ["date", "competition", "season", "home_team", "away_team", "model", "p_home",
                                    "p_draw", "p_away", "result"]
@@ -44,7 +49,7 @@ def test_writes_one_row_per_match_and_model(run):
 
 
 def test_scores_are_honest(run):
-    _, table = run
+    _, table, _ = run
     scores = {}
     for model, part in table.groupby("model"):
         p = part[["p_home", "p_draw", "p_away"]].to_numpy()
@@ -55,6 +60,27 @@ def test_scores_are_honest(run):
         assert result.rps < 0.222, (model, result.rps)  # 0.222 ≈ always forecasting the base rates
     # The closing market is the reference the models are measured against.
     assert scores["market"].rps < scores["xgboost_no_odds"].rps
+
+
+def test_progress_on_stderr_and_only_the_competitions_country_loaded(run):
+    _, _, progress = run
+    lines = progress.splitlines()
+    assert any(line.startswith("Loaded 4 partitions (E0) from ") for line in lines), progress
+    # Each season's start, with the refits left and, once some are done, the time to go.
+    burn_in = next(line for line in lines if line.startswith("E0 2020-2021: refit 1 of "))
+    evaluation = next(line for line in lines if line.startswith("E0 2021-2022: refit "))
+    total = int(burn_in.split(" of ")[1].split()[0])
+    assert 16 <= total <= 26  # two seasons walked month by month
+    assert evaluation.split(" of ")[1].startswith(f"{total} (month)") and "min to go" in evaluation
+    assert any(line.startswith(f"E0: {total} refits and the stacks' walk in ") for line in lines)
+
+
+def test_a_competition_without_files_is_a_clear_error(tmp_path, capsys):
+    copy_bundled(tmp_path, "football-data/E0/2122.csv")
+    code = cli.main(["backtest", "--data-dir", str(tmp_path), "--competition", "D1", "--seasons", "2021-2022",
+                     "--out", str(tmp_path / "out.csv"), *SMALL])
+    assert code == 2
+    assert f"D1: no files for it in {tmp_path}" in capsys.readouterr().err
 
 
 def test_unknown_season_is_a_clear_error(tmp_path, capsys):
