@@ -1,1 +1,1 @@
-"""Jobs (and, as the product grows, schedules and sensors)."""
+"""Jobs, schedules, sensors (serving, freshness) and the freshness checks of the live sources."""
