@@ -26,6 +26,7 @@ from football_pipeline.modelling.backtest import (
     lower_division,
     mle_walk,
     run_backtest,
+    stale_evaluation,
 )
 from football_pipeline.modelling.dixon_coles import BayesianDixonColes, Posterior
 from football_pipeline.modelling.mle import DixonColesMLE
@@ -101,7 +102,10 @@ def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                                                      "predicted by every model."),
                        dg.AssetCheckSpec("bayesian_beats_mle", asset=["models", "backtest"],
                                          description="The Bayesian Dixon-Coles scores a lower RPS than the "
-                                                     "maximum-likelihood Dixon-Coles on the same windows.")])
+                                                     "maximum-likelihood Dixon-Coles on the same windows."),
+                       dg.AssetCheckSpec("evaluation_is_recent", asset=["models", "backtest"],
+                                         description="The latest evaluation season is the as-of season or the "
+                                                     "one before: the stacks are weighted on recent predictions.")])
 def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource,
              warehouse: WarehouseResource):
     """Walk-forward backtest of every model (refit at each step on what was known before it), scored
@@ -142,6 +146,11 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
         check_name="bayesian_beats_mle", passed=bool(bayes and mle and bayes["rps"] < mle["rps"]),
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"bayesian_rps": bayes.get("rps", float("nan")), "mle_rps": mle.get("rps", float("nan"))})
+    stale = stale_evaluation(config, inputs.as_of)
+    yield dg.AssetCheckResult(
+        check_name="evaluation_is_recent", passed=stale is None, severity=dg.AssetCheckSeverity.WARN,
+        description=stale, metadata={"evaluation_seasons": ",".join(config.evaluation_seasons),
+                                     "as_of": inputs.as_of.isoformat()})
 
 
 def backtest_version(config) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from football_pipeline.common.seasons import Season
 from football_pipeline.modelling import market, metrics
 from football_pipeline.modelling.boosting import StackConfig, StackModel, XGBoostConfig, XGBoostModel
 from football_pipeline.modelling.dixon_coles import BayesianDixonColes, DixonColesConfig
@@ -63,6 +64,22 @@ class BacktestConfig:
     xgboost: XGBoostConfig = field(default_factory=XGBoostConfig)
     stack: StackConfig = field(default_factory=StackConfig)
     bayesian: bool = True  # False: skip the Bayesian model (and the stacks built on it)
+
+
+def stale_evaluation(config: BacktestConfig, as_of: dt.date) -> str | None:
+    """Why the evaluation seasons no longer describe the as-of date (None: they do). The stacks learn
+    their pool weights, temperatures and recent form from the backtest's out-of-sample predictions, so
+    evaluation seasons that ended a season or more before the as-of season serve today's fixtures an
+    ensemble weighted on an old league (a deployment that kept the default seasons for years)."""
+    current = Season.containing(as_of)
+    latest = max(Season.from_key(s) for s in config.evaluation_seasons)
+    if latest.start_year >= current.start_year - 1:
+        return None
+    previous = Season(current.start_year - 1)
+    return (f"the latest evaluation season {latest.key} ended {current.start_year - 1 - latest.start_year} "
+            f"season(s) before the as-of season {current.key} ({as_of.isoformat()}): the stacks are weighted on "
+            f"those seasons' predictions; evaluate recent seasons, e.g. FOOTBALL_MODELS_EVALUATION_SEASONS="
+            f"{previous.key} (and {current.key} once it has 100 played matches)")
 
 
 def blocks(frame: pd.DataFrame, cadence: str = "matchweek") -> list[tuple[pd.Timestamp, np.ndarray]]:

@@ -34,6 +34,9 @@ def test_model_checks_that_guard_the_champion_are_blocking():
                   ("models/match_features", "no_missing_values"), ("models/backtest", "enough_matches"),
                   ("models/bayesian_dixon_coles", "enough_training_matches"), ("models/xgboost", "enough_training_matches")):
         assert blocking[check] is True, check
+    # Warnings that must not stop a retrain.
+    for check in (("models/backtest", "bayesian_beats_mle"), ("models/backtest", "evaluation_is_recent")):
+        assert blocking[check] is False, check
 
 
 def test_partitions_cover_every_competition_and_season():

@@ -101,6 +101,7 @@ def test_every_model_asset_materializes_and_its_checks_pass(world):
     assert checks(result) == {
         "models/match_features:no_missing_values": True, "models/backtest:enough_matches": True,
         "models/backtest:bayesian_beats_mle": checks(result)["models/backtest:bayesian_beats_mle"],
+        "models/backtest:evaluation_is_recent": True,
         "models/bayesian_dixon_coles:enough_training_matches": True, "models/xgboost:enough_training_matches": True,
         "models/bayesian_dixon_coles:r_hat": True, "models/bayesian_dixon_coles:effective_sample_size": True,
         "models/bayesian_dixon_coles:no_divergences": True, "models/ensemble:beats_champion": True}

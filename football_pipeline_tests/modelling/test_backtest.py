@@ -3,6 +3,8 @@ Dixon-Coles strengths, and a fast run (no Bayesian model) on real Premier League
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,6 +29,7 @@ from football_pipeline.modelling.backtest import (
     restack,
     run_backtest,
     score_table,
+    stale_evaluation,
     window,
 )
 from football_pipeline.modelling.boosting import XGBoostConfig
@@ -307,6 +310,20 @@ def test_evaluation_season_errors():
     with pytest.raises(ValueError, match="seasons present: none"):
         run_backtest(frame, feats, [], [], BacktestConfig(competition="SP1", evaluation_seasons=("2021-2022",),
                                                           **FAST))
+
+
+def test_evaluation_seasons_far_behind_the_as_of_date_are_flagged():
+    config = BacktestConfig(evaluation_seasons=("2021-2022", "2022-2023"))
+    # The as-of season itself, and the season after the last evaluated one, are recent enough.
+    assert stale_evaluation(config, dt.date(2023, 4, 1)) is None
+    assert stale_evaluation(config, dt.date(2023, 8, 12)) is None
+    assert stale_evaluation(config, dt.date(2024, 5, 19)) is None
+    # A deployment that kept the default seasons into 2026-27: the stacks would be weighted on 2022-23.
+    why = stale_evaluation(config, dt.date(2026, 12, 6))
+    assert why is not None
+    assert "latest evaluation season 2022-2023 ended 3 season(s) before the as-of season 2026-2027" in why
+    assert "FOOTBALL_MODELS_EVALUATION_SEASONS=2025-2026 (and 2026-2027 once" in why
+    assert stale_evaluation(config, dt.date(2024, 8, 1)) is not None  # 2024-25 begins: one season missed
 
 
 def test_xgboost_sits_out_until_enough_earlier_matches_have_features(two_seasons):
