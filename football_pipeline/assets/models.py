@@ -19,6 +19,7 @@ from football_pipeline.modelling.backtest import (
     ENSEMBLE,
     ENSEMBLE_NO_ODDS,
     MARKET,
+    MIN_EVALUATION_MATCHES,
     MLE,
     XGB,
     XGB_NO_ODDS,
@@ -98,7 +99,7 @@ def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 @dg.asset(key=["models", "backtest"], group_name=GROUP, ins={"inputs": dg.AssetIn(["models", "match_features"])},
           kinds={"mlflow", "sql"},
           check_specs=[dg.AssetCheckSpec("enough_matches", asset=["models", "backtest"], blocking=True,
-                                         description="Every evaluation season has at least 100 scored matches "
+                                         description=f"Every evaluation season has at least {MIN_EVALUATION_MATCHES} scored matches "
                                                      "predicted by every model."),
                        dg.AssetCheckSpec("bayesian_beats_mle", asset=["models", "backtest"],
                                          description="The Bayesian Dixon-Coles scores a lower RPS than the "
@@ -130,7 +131,7 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
     written = write_performance(warehouse.engine(), result, f"{version}@{inputs.as_of.isoformat()}", logged.run_id)
     sizes = result.scores[result.scores["season"] != "all"].groupby("season")["n"].min().to_dict() \
         if len(result.scores) else {}
-    short = [s for s in config.evaluation_seasons if sizes.get(s, 0) < 100]
+    short = [s for s in config.evaluation_seasons if sizes.get(s, 0) < MIN_EVALUATION_MATCHES]
     yield dg.Output(result, metadata={
         "mlflow_run_id": logged.run_id, "model_version": version, "model_performance_rows": written,
         "mlflow_family_runs": dg.MetadataValue.json(family_runs),

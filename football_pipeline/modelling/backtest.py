@@ -40,6 +40,7 @@ DC_FEATURES = ["dc_home_attack", "dc_home_defence", "dc_away_attack", "dc_away_d
                "dc_p_away", "dc_expected_home_goals", "dc_expected_away_goals"]
 P = ["p_home", "p_draw", "p_away"]
 MIN_TRAIN = 200  # XGBoost sits out a step with fewer earlier matches that have features
+MIN_EVALUATION_MATCHES = 100  # an evaluation season scored on fewer says little (the backtest's blocking check)
 # The division below each competition (football-data.co.uk codes): its results rate promoted teams.
 LOWER_DIVISION = {"E0": "E1", "E1": "E2", "E2": "E3", "SC0": "SC1", "D1": "D2", "I1": "I2", "SP1": "SP2", "F1": "F2"}
 PROMOTION_FLAGS = ("home_promoted", "away_promoted", "home_newness", "away_newness")
@@ -79,7 +80,7 @@ def stale_evaluation(config: BacktestConfig, as_of: dt.date) -> str | None:
     return (f"the latest evaluation season {latest.key} ended {current.start_year - 1 - latest.start_year} "
             f"season(s) before the as-of season {current.key} ({as_of.isoformat()}): the stacks are weighted on "
             f"those seasons' predictions; evaluate recent seasons, e.g. FOOTBALL_MODELS_EVALUATION_SEASONS="
-            f"{previous.key} (and {current.key} once it has 100 played matches)")
+            f"{previous.key} (and {current.key} once it has {MIN_EVALUATION_MATCHES} played matches)")
 
 
 def blocks(frame: pd.DataFrame, cadence: str = "matchweek") -> list[tuple[pd.Timestamp, np.ndarray]]:
