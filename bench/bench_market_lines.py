@@ -98,10 +98,9 @@ def two_way(odds: pd.DataFrame, keys: pd.Series, market_name: str, first: str, s
         lines = rows.groupby("key")["line"].first()
         if first not in wide or second not in wide:
             continue
-        wide = wide.reindex(keys)
-        q = (1 / wide[first]) / (1 / wide[first] + 1 / wide[second])
-        ok = q.notna().to_numpy()
-        p[ok] = q.to_numpy()[ok]
+        q = market.proportional(wide.reindex(keys)[[first, second]].to_numpy(dtype=float))[:, 0]
+        ok = np.isfinite(q)
+        p[ok] = q[ok]
         line[ok] = lines.reindex(keys).to_numpy()[ok]
     return p, line
 
