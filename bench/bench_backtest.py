@@ -37,6 +37,11 @@ from football_pipeline.warehouse import engine as engines  # noqa: E402
 TARGETS = {"ensemble_no_odds": 0.1990, "ensemble": 0.1970}
 
 
+def _over(fits, column: str, limit: float = 1.01) -> int:
+    """How many refits' `column` (an R-hat) reached `limit`."""
+    return int((fits[column] >= limit).sum())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seasons", default="2018-2019,2019-2020,2020-2021,2021-2022,2022-2023")
@@ -93,6 +98,11 @@ def main() -> int:
         print(f"\n{len(result.fits)} refits in {seconds:.0f} s on {os.cpu_count()} CPUs "
               f"(Bayesian: mean {result.fits['bayes_seconds'].mean():.1f} s per refit, "
               f"max R-hat {result.fits['bayes_r_hat_max'].max():.4f}, "
+              f"{_over(result.fits, 'bayes_r_hat_max')} refits at R-hat >= 1.01: "
+              f"{_over(result.fits, 'bayes_r_hat_bulk_max')} by location (bulk, max "
+              f"{result.fits['bayes_r_hat_bulk_max'].max():.4f}), "
+              f"{_over(result.fits, 'bayes_r_hat_folded_max')} by spread (folded), "
+              f"median smallest bulk ESS {result.fits['bayes_ess_bulk_min'].median():.0f}, "
               f"{int(result.fits['bayes_divergences'].sum())} divergences in all)\n")
     print(evaluate.format_scores(result.scores))
     overall = {m: result.score_of(m) for m in result.scores["model"].unique()}

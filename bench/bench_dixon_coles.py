@@ -81,6 +81,8 @@ def load(warehouse: str | None, lower: bool = False) -> tuple[pd.DataFrame, pd.D
 def row(label: str, seconds: float, diagnostics: dict, n: int, mode: str, note: str = "") -> dict:
     return {"fit": label, "matches": n, "mode": mode, "seconds": round(seconds, 2),
             "r_hat_max": round(float(diagnostics["r_hat_max"]), 4),
+            "r_hat_bulk_max": round(float(diagnostics["r_hat_bulk_max"]), 4),
+            "r_hat_folded_max": round(float(diagnostics["r_hat_folded_max"]), 4),
             "ess_bulk_min": round(float(diagnostics["ess_bulk_min"]), 0),
             "ess_tail_min": round(float(diagnostics["ess_tail_min"]), 0),
             "divergences": int(diagnostics["divergences"]), "note": note}
@@ -155,7 +157,9 @@ def season_refits(model: BayesianDixonColes, matches: pd.DataFrame,
                "r_hat_max": max(f["r_hat_max"] for f in fits), "ess_bulk_min": min(f["ess_bulk_min"] for f in fits),
                "ess_tail_min": min(f["ess_tail_min"] for f in fits),
                "divergences": sum(f["divergences"] for f in fits),
-               "fits_with_r_hat_over_1_01": sum(f["r_hat_max"] >= 1.01 for f in fits)}
+               "fits_with_r_hat_over_1_01": sum(f["r_hat_max"] >= 1.01 for f in fits),
+               "by_location_bulk": sum(f["r_hat_bulk_max"] >= 1.01 for f in fits),
+               "by_spread_folded": sum(f["r_hat_folded_max"] >= 1.01 for f in fits)}
     return summary, fits
 
 
@@ -214,7 +218,8 @@ def main() -> None:
         print(f"\nWeekly refits of {season['season']}{' (windows with E1)' if lower is not None else ''}: "
               f"{season['fits']} fits (up to {season['max_matches']} matches) in {season['total_s']:.0f} s "
               f"(mean {season['mean_s']:.1f} s, max {season['max_s']:.1f} s; modes {season['modes']}); "
-              f"max R-hat {season['r_hat_max']:.4f} ({season['fits_with_r_hat_over_1_01']} fits >= 1.01), "
+              f"max R-hat {season['r_hat_max']:.4f} ({season['fits_with_r_hat_over_1_01']} fits >= 1.01: "
+              f"{season['by_location_bulk']} by location, {season['by_spread_folded']} by spread), "
               f"min bulk ESS {season['ess_bulk_min']:.0f}, divergences {season['divergences']}")
     if options.json:
         out = {"environment": environment, "fits": rows, "ratio": ratio, "pymc": extra, "season_refits": season,

@@ -258,7 +258,8 @@ def _number(value) -> float | None:
                                          description=text) for name, text in (
               ("enough_training_matches", "The fit's window holds at least ModelsResource.min_training_matches "
                                           "played matches of the competition (default 200)."),
-              ("r_hat", "Worst split R-hat below the limit (ModelsResource.max_r_hat, default 1.01)."),
+              ("r_hat", "Worst rank-normalised split R-hat below the limit (ModelsResource.max_r_hat, default "
+                        "1.01); the metadata splits it into location (bulk) and spread (folded)."),
               ("effective_sample_size", "Smallest bulk and tail ESS at least ModelsResource.min_ess (default 400)."),
               ("no_divergences", "No divergent transitions."))])
 def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource):
@@ -302,7 +303,9 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
     yield dg.AssetCheckResult(check_name="enough_training_matches", passed=True,
                               metadata={"played_matches": played, "minimum": models.min_training_matches})
     yield dg.AssetCheckResult(check_name="r_hat", passed=bool(d["r_hat_max"] < models.max_r_hat),
-                              metadata={"r_hat_max": float(d["r_hat_max"]), "limit": models.max_r_hat})
+                              metadata={"r_hat_max": float(d["r_hat_max"]), "limit": models.max_r_hat,
+                                        "r_hat_bulk_max": float(d["r_hat_bulk_max"]),
+                                        "r_hat_folded_max": float(d["r_hat_folded_max"])})
     yield dg.AssetCheckResult(check_name="effective_sample_size",
                               passed=enough_ess,
                               metadata={"ess_bulk_min": float(d["ess_bulk_min"]),

@@ -32,7 +32,8 @@ class ModelsResource(dg.ConfigurableResource):
     draws: int = Field(default=1000, description="NUTS draws per chain of the production fit")
     chains: int = 4
     warmup: int = 1000
-    max_r_hat: float = Field(default=1.01, description="convergence check: worst split R-hat below this")
+    max_r_hat: float = Field(default=1.01, description="convergence check: worst rank-normalised split R-hat "
+                                                       "(the larger of its bulk and folded halves) below this")
     min_ess: float = Field(default=400.0, description="convergence check: smallest bulk and tail ESS")
     min_training_matches: int = Field(default=200, description="blocking check: the Bayesian fit's window and "
                                       "XGBoost's training rows hold at least this many played matches")

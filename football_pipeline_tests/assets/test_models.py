@@ -105,6 +105,9 @@ def test_every_model_asset_materializes_and_its_checks_pass(world):
         "models/bayesian_dixon_coles:enough_training_matches": True, "models/xgboost:enough_training_matches": True,
         "models/bayesian_dixon_coles:r_hat": True, "models/bayesian_dixon_coles:effective_sample_size": True,
         "models/bayesian_dixon_coles:no_divergences": True, "models/ensemble:beats_champion": True}
+    r_hat = next(e for e in result.get_asset_check_evaluations() if e.check_name == "r_hat").metadata
+    # The worst R-hat is the larger of its location (bulk) and spread (folded) halves, both shown.
+    assert r_hat["r_hat_max"].value == max(r_hat["r_hat_bulk_max"].value, r_hat["r_hat_folded_max"].value) < 1.05
     features = result.output_for_node("models__match_features")
     assert features.as_of == dt.date(2022, 3, 1)
     upcoming = features.frame[features.frame["match_date"] >= "2022-03-01"]

@@ -17,6 +17,7 @@ from football_pipeline.modelling.data import with_promoted
 from football_pipeline.modelling.dixon_coles import (
     BayesianDixonColes,
     DixonColesConfig,
+    _diagnostics,
     predict,
     score_matrices,
 )
@@ -73,6 +74,32 @@ def test_warm_refit_reuses_the_sampler_and_still_converges(fitted):
     assert posterior.diagnostics["r_hat_max"] < 1.05
     unknown = predict(posterior, ["a-team-never-seen"], ["manchester-city"])
     assert unknown["p_away"].iloc[0] > unknown["p_home"].iloc[0]
+
+
+def _chains(rng, shift=0.0, spread=1.0, chains=4, draws=500) -> dict[str, np.ndarray]:
+    """Independent draws for every site `_diagnostics` reads; the attack of slot 0 gets chain-specific
+    locations (chain k shifted by k * shift) or spreads (chain k scaled by spread ** k)."""
+    sites = {k: rng.standard_normal((chains, draws)) for k in (
+        "intercept", "rho", "sigma_attack", "sigma_defence", "home_current", "promoted_attack", "promoted_defence")}
+    attack = rng.standard_normal((chains, draws, 3))
+    k = np.arange(chains)[:, None]
+    attack[..., 0] = attack[..., 0] * spread ** k + shift * k
+    return {**sites, "attack": attack, "defence": rng.standard_normal((chains, draws, 3)),
+            "home_advantage": rng.standard_normal((chains, draws, 2))}
+
+
+def test_r_hat_is_split_into_where_the_chains_lie_and_how_widely_they_spread():
+    rng = np.random.default_rng(7)
+    mixed = _diagnostics(_chains(rng), [0, 1, 2], 1, 2)
+    assert mixed["r_hat_bulk_max"] < 1.01 and mixed["r_hat_folded_max"] < 1.01
+    # Chains that disagree on the location: the bulk half says so.
+    apart = _diagnostics(_chains(rng, shift=0.3), [0, 1, 2], 1, 2)
+    assert apart["r_hat_bulk_max"] > 1.05 and apart["r_hat_max"] == apart["r_hat_bulk_max"]
+    # Same centre, different spreads: invisible to the bulk half, caught by the folded one.
+    wide = _diagnostics(_chains(rng, spread=1.5), [0, 1, 2], 1, 2)
+    assert wide["r_hat_bulk_max"] < 1.02 < 1.05 < wide["r_hat_folded_max"] == wide["r_hat_max"]
+    # Only the slots and seasons the data inform count: slot 0 left out, the bad chains are ignored.
+    assert _diagnostics(_chains(rng, shift=0.3), [1, 2], 1, 2)["r_hat_max"] < 1.01
 
 
 def test_adjusted_goals_and_their_dispersion_apply_only_where_xg_exists():
