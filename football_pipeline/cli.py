@@ -41,8 +41,15 @@ def run(args: argparse.Namespace) -> int:
 
     from football_pipeline import partitions, pipeline
     from football_pipeline.definitions import build_definitions
+    from football_pipeline.resources.models import from_environment
     from football_pipeline.warehouse import engine as engines
 
+    try:  # a bad FOOTBALL_MODELS_* value is refused now, not after minutes of loading
+        models = from_environment()
+        models.backtest_config()
+    except ValueError as error:
+        print(f"run: model settings: {error}", file=sys.stderr)
+        return 2
     defs = build_definitions()  # built now: the resources read this process's environment
     started = time.perf_counter()
     data_dir = settings.football_data_dir()
@@ -83,9 +90,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  [{number}/{len(keys)}] {key}", flush=True)
         execute("partitions_job", key)
     execute("aggregates_job")
-    from football_pipeline.resources.models import from_environment
-
-    models = from_environment()
     why_not = models.missing_history(sorted(s for c, s in keys if c == models.competition))
     if why_not is None:
         print(f"  models ({models.competition}): features, walk-forward backtest, Bayesian Dixon-Coles, XGBoost, "
@@ -245,12 +249,14 @@ def backtest(args: argparse.Namespace) -> int:
 
     bayes = DixonColesConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
                              warm_warmup=min(args.warmup, 200))
-    config = BacktestConfig(competition=args.competition, evaluation_seasons=tuple(args.seasons.split(",")),
-                            window_seasons=args.window, lower_division=args.lower_division,
-                            strengths_lower_division=args.strengths_lower_division,
-                            cadence=args.cadence, burn_in_seasons=args.burn_in, bayes=bayes)
     data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
     try:
+        # Seasons are checked here, before the data directory is read ("2022-23" is refused at once).
+        seasons = tuple(season.strip() for season in args.seasons.split(",") if season.strip())
+        config = BacktestConfig(competition=args.competition, evaluation_seasons=seasons,
+                                window_seasons=args.window, lower_division=args.lower_division,
+                                strengths_lower_division=args.strengths_lower_division,
+                                cadence=args.cadence, burn_in_seasons=args.burn_in, bayes=bayes)
         # Progress (the load, each season's start with the time to go) on stderr; every refit with --verbose.
         result = backtest_directory(data_dir, config, Path(args.out), args.warehouse_url,
                                     log=print if args.verbose else (lambda _: None),

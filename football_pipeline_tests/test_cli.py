@@ -40,3 +40,17 @@ def test_load_is_idempotent_and_skips_unchanged_files(data_dir: Path, sqlite_url
     assert "1 partitions: 1 loaded, 0 unchanged" in capsys.readouterr().out
     assert cli.main(["load", "--data-dir", str(data_dir), "--warehouse-url", sqlite_url]) == 0
     assert "1 partitions: 0 loaded, 1 unchanged" in capsys.readouterr().out
+
+
+def test_run_refuses_bad_model_settings_before_loading_anything(data_dir: Path, tmp_path: Path, capsys, monkeypatch):
+    copy_bundled(data_dir, E0_2223)
+    for variable, value, reason in (
+            ("FOOTBALL_MODELS_CADENCE", "weekly", "unknown refit cadence 'weekly' (one of matchweek, week, month)"),
+            ("FOOTBALL_MODELS_EVALUATION_SEASONS", "2022-23", "evaluation season '2022-23' is not a season"),
+            ("FOOTBALL_MODELS_DRAWS", "lots", "FOOTBALL_MODELS_DRAWS='lots': not a valid int")):
+        with monkeypatch.context() as patch:
+            patch.setenv(variable, value)
+            assert cli.main(["run", "--data-dir", str(data_dir)]) == 2
+        captured = capsys.readouterr()
+        assert f"run: model settings: {reason}" in captured.err and "partitions" not in captured.out
+    assert not (tmp_path / "state" / "warehouse.sqlite").exists()

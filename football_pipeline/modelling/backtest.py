@@ -44,6 +44,7 @@ MIN_EVALUATION_MATCHES = 100  # an evaluation season scored on fewer says little
 # The division below each competition (football-data.co.uk codes): its results rate promoted teams.
 LOWER_DIVISION = {"E0": "E1", "E1": "E2", "E2": "E3", "SC0": "SC1", "D1": "D2", "I1": "I2", "SP1": "SP2", "F1": "F2"}
 PROMOTION_FLAGS = ("home_promoted", "away_promoted", "home_newness", "away_newness")
+CADENCES = ("matchweek", "week", "month")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,20 @@ class BacktestConfig:
     xgboost: XGBoostConfig = field(default_factory=XGBoostConfig)
     stack: StackConfig = field(default_factory=StackConfig)
     bayesian: bool = True  # False: skip the Bayesian model (and the stacks built on it)
+
+    def __post_init__(self) -> None:
+        """Refuse seasons and cadences the walk cannot mean before any data is read (a CLI flag or
+        FOOTBALL_MODELS_EVALUATION_SEASONS with '2022-23' would otherwise surface as 'no matches')."""
+        if not self.evaluation_seasons:
+            raise ValueError("no evaluation seasons given (e.g. 2022-2023,2023-2024)")
+        for season in self.evaluation_seasons:
+            try:
+                Season.from_key(season)
+            except ValueError:
+                raise ValueError(f"evaluation season {season!r} is not a season "
+                                 f"(expected the years it spans, e.g. 2022-2023)") from None
+        if self.cadence not in CADENCES:
+            raise ValueError(f"unknown refit cadence {self.cadence!r} (one of {', '.join(CADENCES)})")
 
 
 def stale_evaluation(config: BacktestConfig, as_of: dt.date) -> str | None:

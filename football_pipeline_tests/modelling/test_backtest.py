@@ -418,3 +418,14 @@ def test_restack_refuses_predictions_of_other_matches(run):
         restack(frame, shifted, result.config)
     with pytest.raises(ValueError, match="no saved predictions"):
         restack(frame, saved.iloc[10:], result.config)
+
+
+def test_the_config_refuses_seasons_and_cadences_it_cannot_walk():
+    assert BacktestConfig(evaluation_seasons=("2021-2022", "2022-2023"), cadence="week").cadence == "week"
+    with pytest.raises(ValueError, match="evaluation season '22-23' is not a season"):
+        BacktestConfig(evaluation_seasons=("22-23",))
+    with pytest.raises(ValueError, match="no evaluation seasons given"):
+        BacktestConfig(evaluation_seasons=())
+    # A typo in FOOTBALL_MODELS_CADENCE used to walk monthly without a word.
+    with pytest.raises(ValueError, match="unknown refit cadence 'weekly' \\(one of matchweek, week, month\\)"):
+        BacktestConfig(cadence="weekly")

@@ -90,3 +90,18 @@ def test_unknown_season_is_a_clear_error(tmp_path, capsys):
                      str(tmp_path / "out.csv"), *SMALL])
     assert code == 2
     assert "no matches for evaluation season(s) 2030-2031" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("seasons", "reason"), [
+    ("2021-22", "evaluation season '2021-22' is not a season (expected the years it spans, e.g. 2022-2023)"),
+    ("2021-2023", "evaluation season '2021-2023' is not a season"),
+    (" , ", "no evaluation seasons given"),
+])
+def test_a_malformed_season_is_refused_before_any_file_is_read(tmp_path, capsys, seasons, reason):
+    # An empty directory: had the files been read first, the error would be about them.
+    code = cli.main(["backtest", "--data-dir", str(tmp_path), "--seasons", seasons, "--out",
+                     str(tmp_path / "out.csv"), *SMALL])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert reason in err and "no files" not in err
+    assert not (tmp_path / "out.csv").exists()
