@@ -80,6 +80,13 @@ class BacktestConfig:
                                  f"(expected the years it spans, e.g. 2022-2023)") from None
         if self.cadence not in CADENCES:
             raise ValueError(f"unknown refit cadence {self.cadence!r} (one of {', '.join(CADENCES)})")
+        # `window` takes the last `window_seasons` seasons: 0 would silently mean all of them, and more than
+        # the Bayesian model's season slots would fit it on fewer seasons than the ML fit it is compared with.
+        if not 1 <= self.window_seasons <= self.bayes.season_capacity:
+            raise ValueError(f"window of {self.window_seasons} seasons: between 1 and "
+                             f"{self.bayes.season_capacity} (the Bayesian model's season slots)")
+        if self.burn_in_seasons < 0:
+            raise ValueError(f"burn-in of {self.burn_in_seasons} seasons: 0 or more")
 
 
 def stale_evaluation(config: BacktestConfig, as_of: dt.date) -> str | None:

@@ -429,3 +429,9 @@ def test_the_config_refuses_seasons_and_cadences_it_cannot_walk():
     # A typo in FOOTBALL_MODELS_CADENCE used to walk monthly without a word.
     with pytest.raises(ValueError, match="unknown refit cadence 'weekly' \\(one of matchweek, week, month\\)"):
         BacktestConfig(cadence="weekly")
+    with pytest.raises(ValueError, match="window of 0 seasons: between 1 and 6"):
+        BacktestConfig(window_seasons=0)  # the last 0 seasons, [-0:], was every season
+    with pytest.raises(ValueError, match="window of 7 seasons"):
+        BacktestConfig(window_seasons=7)
+    with pytest.raises(ValueError, match="burn-in of -1 seasons"):
+        BacktestConfig(burn_in_seasons=-1)
