@@ -40,16 +40,17 @@ def run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from football_pipeline import partitions, pipeline
-    from football_pipeline.definitions import build_definitions
     from football_pipeline.resources.models import from_environment
     from football_pipeline.warehouse import engine as engines
 
     try:  # a bad FOOTBALL_MODELS_* value is refused now, not after minutes of loading
         models = from_environment()
-        models.backtest_config()
     except ValueError as error:
         print(f"run: model settings: {error}", file=sys.stderr)
         return 2
+    # Imported only now: importing the module builds its `defs`, and with them the resources.
+    from football_pipeline.definitions import build_definitions
+
     defs = build_definitions()  # built now: the resources read this process's environment
     started = time.perf_counter()
     data_dir = settings.football_data_dir()

@@ -45,7 +45,9 @@ def test_load_is_idempotent_and_skips_unchanged_files(data_dir: Path, sqlite_url
 def test_run_refuses_bad_model_settings_before_loading_anything(data_dir: Path, tmp_path: Path, capsys, monkeypatch):
     copy_bundled(data_dir, E0_2223)
     for variable, value, reason in (
-            ("FOOTBALL_MODELS_CADENCE", "weekly", "unknown refit cadence 'weekly' (one of matchweek, week, month)"),
+            ("FOOTBALL_MODELS_CADENCE", "weekly",
+             "FOOTBALL_MODELS_CADENCE='weekly': Input should be 'matchweek', 'week' or 'month'"),
+            ("FOOTBALL_MODELS_WINDOW_SEASONS", "0", "FOOTBALL_MODELS_WINDOW_SEASONS=0: Input should be greater than"),
             ("FOOTBALL_MODELS_EVALUATION_SEASONS", "2022-23", "evaluation season '2022-23' is not a season"),
             ("FOOTBALL_MODELS_DRAWS", "lots", "FOOTBALL_MODELS_DRAWS='lots': not a valid int")):
         with monkeypatch.context() as patch:

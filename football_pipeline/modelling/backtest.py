@@ -15,6 +15,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,8 @@ MIN_EVALUATION_MATCHES = 100  # an evaluation season scored on fewer says little
 # The division below each competition (football-data.co.uk codes): its results rate promoted teams.
 LOWER_DIVISION = {"E0": "E1", "E1": "E2", "E2": "E3", "SC0": "SC1", "D1": "D2", "I1": "I2", "SP1": "SP2", "F1": "F2"}
 PROMOTION_FLAGS = ("home_promoted", "away_promoted", "home_newness", "away_newness")
-CADENCES = ("matchweek", "week", "month")
+Cadence = Literal["matchweek", "week", "month"]  # also the Dagster resource's config type (a launchpad enum)
+CADENCES: tuple[str, ...] = get_args(Cadence)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class BacktestConfig:
     # The ML fit behind XGBoost's Dixon-Coles strength features and the stacks' MLE_LOWER member does see
     # them (on: matchweek ML walk 0.1985 against 0.1997; README, Model benchmarks).
     strengths_lower_division: bool = True
-    cadence: str = "matchweek"  # matchweek | week | month
+    cadence: Cadence = "matchweek"
     burn_in_seasons: int = 1
     bayes: DixonColesConfig = field(default_factory=DixonColesConfig)
     mle: MLEConfig = field(default_factory=MLEConfig)

@@ -6,36 +6,44 @@ import datetime as dt
 import os
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, ValidationError, model_validator
 
 from football_pipeline import settings
-from football_pipeline.modelling.backtest import BacktestConfig
+from football_pipeline.modelling.backtest import BacktestConfig, Cadence
 from football_pipeline.modelling.dixon_coles import DixonColesConfig
+
+SEASON_SLOTS = DixonColesConfig.season_capacity  # the Bayesian model's seasons: the longest window
 
 
 class ModelsResource(dg.ConfigurableResource):
     """Defaults suit the embedded `make run` (a monthly walk over the as-of season, after a burn-in
-    season); a deployment sets the cadence to `matchweek` (the backtest CLI's default)."""
+    season); a deployment sets the cadence to `matchweek` (the backtest CLI's default).
+
+    Settings are checked when the resource is built, so a bad value fails before any model step runs:
+    the cadence is an enum in the config schema (the Dagster launchpad refuses `weekly` at launch), the
+    ranges and the evaluation seasons fail the resource's initialisation (the run's first model step,
+    `match_features`), and `from_environment` names the `FOOTBALL_MODELS_*` variable at load."""
 
     competition: str = Field(default="E0", description="competition the models predict")
     as_of: str | None = Field(default=None, description="ISO date splitting history from upcoming fixtures; "
                               "default $FOOTBALL_PIPELINE_AS_OF or a date in the last bundled season")
     evaluation_seasons: str = Field(default="2022-2023", description="comma-separated backtest seasons")
-    burn_in_seasons: int = Field(default=1, description="seasons walked before evaluation to train the stack")
-    window_seasons: int = 3
+    burn_in_seasons: int = Field(default=1, ge=0, description="seasons walked before evaluation to train the stack")
+    window_seasons: int = Field(default=3, ge=1, le=SEASON_SLOTS, description="seasons in each training window "
+                                f"(1 to {SEASON_SLOTS}, the Bayesian model's season slots)")
     lower_division: bool = Field(default=False, description="the Bayesian model's windows also hold the "
                                  "division below (E0: E1) in the window's earlier seasons, where it is loaded")
     strengths_lower_division: bool = Field(default=True, description="the ML Dixon-Coles fit behind XGBoost's "
                                            "strength features and the stacks sees the division below")
-    cadence: str = Field(default="month", description="backtest refit cadence: matchweek, week or month")
-    backtest_draws: int = Field(default=1000, description="NUTS draws per chain in backtest refits")
-    draws: int = Field(default=1000, description="NUTS draws per chain of the production fit")
-    chains: int = 4
-    warmup: int = 1000
-    max_r_hat: float = Field(default=1.01, description="convergence check: worst rank-normalised split R-hat "
-                                                       "(the larger of its bulk and folded halves) below this")
-    min_ess: float = Field(default=400.0, description="convergence check: smallest bulk and tail ESS")
-    min_training_matches: int = Field(default=200, description="blocking check: the Bayesian fit's window and "
+    cadence: Cadence = Field(default="month", description="backtest refit cadence: matchweek, week or month")
+    backtest_draws: int = Field(default=1000, ge=1, description="NUTS draws per chain in backtest refits")
+    draws: int = Field(default=1000, ge=1, description="NUTS draws per chain of the production fit")
+    chains: int = Field(default=4, ge=2, description="NUTS chains (R-hat compares chains: at least 2)")
+    warmup: int = Field(default=1000, ge=1, description="NUTS warm-up (adaptation) iterations per chain")
+    max_r_hat: float = Field(default=1.01, gt=1.0, description="convergence check: worst rank-normalised split "
+                             "R-hat (the larger of its bulk and folded halves) below this")
+    min_ess: float = Field(default=400.0, ge=0, description="convergence check: smallest bulk and tail ESS")
+    min_training_matches: int = Field(default=200, ge=1, description="blocking check: the Bayesian fit's window and "
                                       "XGBoost's training rows hold at least this many played matches")
     registered_model: str = Field(default="football-pipeline-ensemble", description="MLflow registry name "
                                   "of the ensemble (the served model; its `champion` alias)")
@@ -43,6 +51,16 @@ class ModelsResource(dg.ConfigurableResource):
                                            description="MLflow registry name of the Bayesian Dixon-Coles fits")
     xgboost_registered_model: str = Field(default="football-pipeline-xgboost",
                                           description="MLflow registry name of the XGBoost fits (with odds features)")
+
+    @model_validator(mode="after")
+    def _settings_mean_something(self) -> ModelsResource:
+        if self.as_of:
+            try:
+                dt.date.fromisoformat(self.as_of)
+            except ValueError:
+                raise ValueError(f"as_of {self.as_of!r} is not an ISO date (e.g. 2023-05-01)") from None
+        self.backtest_config()  # the evaluation seasons (BacktestConfig refuses '2022-23', an empty list)
+        return self
 
     def missing_history(self, seasons: list[str]) -> str | None:
         """Why the models cannot run on a competition with these seasons of data (None: they can)."""
@@ -79,7 +97,8 @@ ENV_PREFIX = "FOOTBALL_MODELS_"
 def from_environment(**overrides) -> ModelsResource:
     """The deployment's model settings: each field may be set as `FOOTBALL_MODELS_<FIELD>` (e.g.
     `FOOTBALL_MODELS_CADENCE=matchweek`, `FOOTBALL_MODELS_DRAWS=2000`); unset fields keep their defaults.
-    A value that does not fit its field is an error naming the variable."""
+    A value that does not fit its field (or a combination the backtest cannot run) is a ValueError naming
+    the variable and the reason."""
     values: dict[str, object] = {}
     for name, field in ModelsResource.model_fields.items():
         if name == "as_of":  # FOOTBALL_PIPELINE_AS_OF, shared with the serving side
@@ -92,4 +111,21 @@ def from_environment(**overrides) -> ModelsResource:
             values[name] = kind(raw)
         except ValueError as error:
             raise ValueError(f"{ENV_PREFIX + name.upper()}={raw!r}: not a valid {kind.__name__}") from error
-    return ModelsResource(**{**values, **overrides})
+    try:
+        return ModelsResource(**{**values, **overrides})
+    except ValidationError as error:
+        raise ValueError(_reasons(error, from_env=set(values) - set(overrides))) from None
+
+
+def _reasons(error: ValidationError, from_env: set[str]) -> str:
+    """Pydantic's errors, one per setting, named as the user set it: `FOOTBALL_MODELS_WINDOW_SEASONS=0: ...`."""
+    lines = []
+    for item in error.errors():
+        reason = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:  # the settings together (the evaluation seasons, the as-of date)
+            lines.append(reason)
+            continue
+        field = str(item["loc"][0])
+        name = ENV_PREFIX + field.upper() if field in from_env else field
+        lines.append(f"{name}={item['input']!r}: {reason}")
+    return "; ".join(lines)

@@ -75,3 +75,45 @@ def test_model_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("FOOTBALL_MODELS_CHAINS", "four")
     with pytest.raises(ValueError, match="FOOTBALL_MODELS_CHAINS='four': not a valid int"):
         from_environment()
+
+
+@pytest.mark.parametrize(("variable", "value", "reason"), [
+    ("FOOTBALL_MODELS_CADENCE", "weekly", "FOOTBALL_MODELS_CADENCE='weekly': Input should be 'matchweek', 'week' or 'month'"),
+    ("FOOTBALL_MODELS_WINDOW_SEASONS", "7", "FOOTBALL_MODELS_WINDOW_SEASONS=7: Input should be less than or equal to 6"),
+    ("FOOTBALL_MODELS_BURN_IN_SEASONS", "-1", "FOOTBALL_MODELS_BURN_IN_SEASONS=-1: Input should be greater than or equal to 0"),
+    ("FOOTBALL_MODELS_CHAINS", "1", "FOOTBALL_MODELS_CHAINS=1: Input should be greater than or equal to 2"),
+    ("FOOTBALL_MODELS_MAX_R_HAT", "0.99", "FOOTBALL_MODELS_MAX_R_HAT=0.99: Input should be greater than 1"),
+    ("FOOTBALL_MODELS_LOWER_DIVISION", "maybe", "FOOTBALL_MODELS_LOWER_DIVISION='maybe': Input should be a valid boolean"),
+    ("FOOTBALL_MODELS_EVALUATION_SEASONS", "2022-23", "evaluation season '2022-23' is not a season"),
+    ("FOOTBALL_MODELS_EVALUATION_SEASONS", " , ", "no evaluation seasons given"),
+])
+def test_model_settings_that_mean_nothing_are_refused_naming_the_variable(monkeypatch, variable, value, reason):
+    from football_pipeline.resources.models import from_environment
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError) as refused:
+        from_environment()
+    assert str(refused.value).startswith(reason)
+    # An explicit setting is named as the field, not as a variable the user never set.
+    monkeypatch.delenv(variable)
+    with pytest.raises(ValueError, match=r"^draws=0: Input should be greater than or equal to 1$"):
+        from_environment(draws=0)
+
+
+def test_the_launchpad_refuses_model_settings_before_a_run_starts():
+    from football_pipeline.resources.models import ModelsResource
+
+    job = defs.resolve_job_def("models_job")
+    # The cadence is an enum of the config schema: a run with `weekly` is never created.
+    with pytest.raises(dg.DagsterInvalidConfigError, match="cadence not in enum type"):
+        dg.validate_run_config(job, {"resources": {"models": {"config": {"cadence": "weekly"}}}})
+    dg.validate_run_config(job, {"resources": {"models": {"config": {"cadence": "matchweek"}}}})
+    # Ranges and seasons the schema cannot express fail the resource's initialisation, which the run's
+    # first model step (match_features) performs before computing anything.
+    for config, reason in (({"window_seasons": 0}, "window_seasons\n  Input should be greater than or equal to 1"),
+                           ({"evaluation_seasons": "2022-23"}, "evaluation season '2022-23' is not a season"),
+                           ({"as_of": "2023/05/01"}, "as_of '2023/05/01' is not an ISO date")):
+        with pytest.raises(dg.DagsterResourceFunctionError) as refused:
+            with dg.build_resources({"models": ModelsResource()}, resource_config={"models": {"config": config}}):
+                pass
+        assert reason in str(refused.value.__cause__), str(refused.value.__cause__)
