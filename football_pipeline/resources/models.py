@@ -56,7 +56,7 @@ class ModelsResource(dg.ConfigurableResource):
     def _settings_mean_something(self) -> ModelsResource:
         if self.as_of:
             try:
-                dt.date.fromisoformat(self.as_of)
+                self.as_of_date()
             except ValueError:
                 raise ValueError(f"as_of {self.as_of!r} is not an ISO date (e.g. 2023-05-01)") from None
         self.backtest_config()  # the evaluation seasons (BacktestConfig refuses '2022-23', an empty list)
