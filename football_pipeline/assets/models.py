@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from football_pipeline.modelling.backtest import (
     XGB,
     XGB_NO_ODDS,
     BacktestResult,
+    WalkCheckpoint,
     lower_division,
     mle_walk,
     run_backtest,
@@ -112,17 +114,22 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
     """Walk-forward backtest of every model (refit at each step on what was known before it), scored
     next to the de-vigged closing market; rows in `model_performance`, plots and predictions in MLflow."""
     config = models.backtest_config()
-    result = run_backtest(inputs.frame, inputs.features, features.FEATURES, features.MARKET_FEATURES, config,
-                          log=context.log.info)
     version = backtest_version(config)
     with tempfile.TemporaryDirectory() as scratch:
+        resume, resumed_from = _previous_walk(version, Path(scratch) / "previous", context.log) \
+            if models.resume_backtest else (None, None)
+        started = time.perf_counter()
+        result = run_backtest(inputs.frame, inputs.features, features.FEATURES, features.MARKET_FEATURES, config,
+                              log=context.log.info, resume=resume)
+        walk_seconds = time.perf_counter() - started
         artifacts = _backtest_artifacts(result, Path(scratch))
         overall = {m: result.score_of(m) for m in result.scores["model"].unique()} if len(result.scores) else {}
         logged = tracking.log_run(
             "backtest", params={"config": repr(config), "model_version": version},
-            metrics={f"{m}.{k}": v for m, s in overall.items() for k, v in s.items()
-                     if isinstance(v, float | int) and k not in ("season",)},
-            artifacts=artifacts, tags={**_tags(context), "run_type": "backtest"})
+            metrics={**{f"{m}.{k}": v for m, s in overall.items() for k, v in s.items()
+                        if isinstance(v, float | int) and k not in ("season",)},
+                     "walk_seconds": walk_seconds, "refits_taken_over": result.reused_steps},
+            artifacts=artifacts, tags={**_tags(context), "run_type": "backtest", "resumed_from": resumed_from})
         plot = artifacts["reliability.png"].read_bytes()
         family_runs = _log_families(result, config, version, logged.run_id, overall, Path(scratch),
                                     {**_tags(context), "run_type": "backtest"})
@@ -137,7 +144,9 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
         "mlflow_family_runs": dg.MetadataValue.json(family_runs),
         "scores": dg.MetadataValue.md(evaluate.format_scores(result.scores).join(["```\n", "\n```"])),
         "reliability": dg.MetadataValue.md(_inline_png(plot)),
-        "refits": len(result.fits),
+        "refits": len(result.fits), "refits_taken_over": result.reused_steps,
+        "resumed_from_mlflow_run": resumed_from or "none (walked from the start)",
+        "walk_seconds": round(walk_seconds, 1),
     })
     yield dg.AssetCheckResult(check_name="enough_matches", passed=not short,
                               metadata={"scored_matches_per_season": dg.MetadataValue.json(sizes)},
@@ -152,6 +161,27 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
         check_name="evaluation_is_recent", passed=stale is None, severity=dg.AssetCheckSeverity.WARN,
         description=stale, metadata={"evaluation_seasons": ",".join(config.evaluation_seasons),
                                      "as_of": inputs.as_of.isoformat()})
+
+
+CHECKPOINT_ARTIFACT = "walk_checkpoint.pkl.gz"
+
+
+def _previous_walk(version: str, folder: Path, log) -> tuple[WalkCheckpoint | None, str | None]:
+    """The checkpoint of the newest finished backtest of this version (configuration and modelling code)
+    in MLflow, and its run id; (None, None) when there is none or it cannot be read (the walk then starts
+    from the beginning: a checkpoint only saves time)."""
+    try:
+        found = tracking.latest_artifact("backtest", CHECKPOINT_ARTIFACT, folder, params={"model_version": version},
+                                         tags={"run_type": "backtest"})
+        if found is None:
+            log.info(f"no earlier backtest of {version} with a walk checkpoint: walking from the start")
+            return None, None
+        run_id, path = found
+        return WalkCheckpoint.load(path), run_id
+    except Exception as error:  # noqa: BLE001 - any failure to read it means a full walk, not a failed backtest
+        log.warning(f"the walk checkpoint of {version} could not be read ({type(error).__name__}: {error}): "
+                    f"walking from the start")
+        return None, None
 
 
 def backtest_version(config) -> str:
@@ -215,6 +245,9 @@ def reliability_plot(result: BacktestResult, names, path: Path) -> None:
 def _backtest_artifacts(result: BacktestResult, folder: Path) -> dict[str, Path]:
     out = {"reliability.png": folder / "reliability.png", "scores.csv": folder / "scores.csv",
            "predictions.csv": folder / "predictions.csv", "refits.csv": folder / "refits.csv"}
+    if result.checkpoint is not None:
+        out[CHECKPOINT_ARTIFACT] = folder / CHECKPOINT_ARTIFACT
+        result.checkpoint.dump(out[CHECKPOINT_ARTIFACT])
     reliability_plot(result, (ENSEMBLE, ENSEMBLE_NO_ODDS, BAYES, MARKET), out["reliability.png"])
     result.scores.to_csv(out["scores.csv"], index=False)
     result.predictions.to_csv(out["predictions.csv"], index=False)

@@ -12,6 +12,9 @@ maximum-likelihood Dixon-Coles on the same windows.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import hashlib
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -202,13 +205,98 @@ def mle_walk(comp: pd.DataFrame, config: BacktestConfig, lower: pd.DataFrame | N
     return out
 
 
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class WalkStep:
+    """One refit of a walk, as a later walk of the same configuration and code can take it over."""
+
+    refit_date: dt.date
+    match_ids: tuple[str, ...]  # the block it predicted
+    fingerprint: str  # every input the step could read (`step_fingerprints`)
+    predictions: pd.DataFrame  # the base models' probabilities it wrote for the block (index: match_id)
+    record: dict  # its row of `BacktestResult.fits`
+    sampler: dict | None  # the Bayesian model's warm-start state after it (`BayesianDixonColes.warm_state`)
+
+
+@dataclass(frozen=True)
+class WalkCheckpoint:
+    """A walk's refits, for resuming: the next walk of the same configuration (`config`, its repr) takes
+    over every step whose block and inputs are unchanged, in order, restores the Bayesian sampler's state
+    after the last one taken over and fits from there, drawing exactly what a walk from scratch draws
+    (same seeds, same warm starts). A weekly retrain thus refits only the new matchweek(s), and a result
+    corrected in an old season refits from that season's step on."""
+
+    config: str
+    steps: tuple[WalkStep, ...]
+    format: int = CHECKPOINT_FORMAT
+
+    def dump(self, path) -> None:
+        with gzip.open(path, "wb", compresslevel=6) as handle:
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(path) -> WalkCheckpoint:
+        """Read a checkpoint written by `dump` (a pickle: load only checkpoints this pipeline wrote to its own
+        MLflow store, as with the pickled models there)."""
+        with gzip.open(path, "rb") as handle:
+            checkpoint = pickle.load(handle)
+        if not isinstance(checkpoint, WalkCheckpoint) or checkpoint.format != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path}: not a walk checkpoint of format {CHECKPOINT_FORMAT}")
+        return checkpoint
+
+
+def step_fingerprints(frame: pd.DataFrame, features: pd.DataFrame, config: BacktestConfig,
+                      last_days: list[pd.Timestamp]) -> list[str]:
+    """For each step (the last match day of its block, ascending), a digest of everything the step could
+    read: every row (all columns) of the competition and of the division below dated up to that day, and
+    the competition rows' features. Features and Dixon-Coles strengths are point in time, so rows dated
+    after the block cannot reach it; a changed, added or removed row on or before it changes the digest
+    of this step and of every later one."""
+    codes = {config.competition, LOWER_DIVISION.get(config.competition)}
+    rows = frame[frame["competition_id"].isin(codes)]
+    columns = sorted(c for c in rows.columns if c != "match_id")
+    values = rows[columns].to_numpy(dtype=object)
+    own = features.reindex(rows.index).to_numpy(dtype=float)
+    ids = rows["match_id"].astype(str).to_numpy()
+    digests = [hashlib.sha1(f"{i}|{'|'.join(map(repr, v))}".encode() + f.tobytes()).digest()
+               for i, v, f in zip(ids, values, own, strict=True)]
+    days = pd.to_datetime(rows["match_date"]).to_numpy()
+    order = np.lexsort((ids, days))
+    days = days[order]
+    running, position, out = hashlib.sha1(), 0, []
+    for last in last_days:
+        end = int(np.searchsorted(days, np.datetime64(last), side="right"))
+        for k in order[position:end]:
+            running.update(digests[k])
+        position = end
+        out.append(running.copy().hexdigest()[:24])
+    return out
+
+
+def _resumable(checkpoint: WalkCheckpoint | None, config: BacktestConfig,
+               log: Callable[[str], None]) -> tuple[WalkStep, ...]:
+    if checkpoint is None:
+        return ()
+    if checkpoint.config != repr(config):
+        log("walk checkpoint of another configuration: walking from the start")
+        return ()
+    return checkpoint.steps
+
+
 @dataclass
 class BacktestResult:
     predictions: pd.DataFrame  # long: one row per match and model
     scores: pd.DataFrame  # per model x season (and "all"), on the matches every model predicted
-    fits: pd.DataFrame  # per refit: date, seconds, diagnostics
+    fits: pd.DataFrame  # per refit: date, seconds, diagnostics (`reused`: taken over from a checkpoint)
     oos: pd.DataFrame  # wide out-of-sample history (for training a production stack)
     config: BacktestConfig
+    checkpoint: WalkCheckpoint | None = None  # this walk's refits, for resuming the next one
+
+    @property
+    def reused_steps(self) -> int:
+        return int(self.fits["reused"].sum()) if "reused" in self.fits else 0
 
     def score_of(self, model: str, season: str = "all") -> dict:
         row = self.scores[(self.scores["model"] == model) & (self.scores["season"] == season)]
@@ -217,10 +305,14 @@ class BacktestResult:
 
 def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: list[str], market_features: list[str],
                  config: BacktestConfig | None = None, log: Callable[[str], None] = lambda _: None,
-                 progress: Callable[[str], None] | None = None) -> BacktestResult:
+                 progress: Callable[[str], None] | None = None,
+                 resume: WalkCheckpoint | None = None) -> BacktestResult:
     """`frame`: `data.with_promoted(data.load_matches(...))` (any competitions; the backtest's is
     `config.competition`); `features`: `features.build_features(frame)` (same index). `log` gets a line
-    per refit; `progress` (default: `log`) a line as each season's walk starts and when the walk ends."""
+    per refit; `progress` (default: `log`) a line as each season's walk starts and when the walk ends.
+    `resume`: an earlier walk's `result.checkpoint` (same configuration and modelling code: the caller's
+    business, see `assets.models.backtest_version`); its steps whose blocks and inputs are unchanged are
+    taken over instead of refitted (see `WalkCheckpoint`)."""
     config = config or BacktestConfig()
     progress = progress or log
     comp = frame[frame["competition_id"] == config.competition].sort_values(["match_date", "match_id"])
@@ -264,11 +356,32 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     base = [m for m in BASE_MODELS if config.bayesian or m != BAYES]
     stacks = {name: models for name, models in STACKS.items() if config.bayesian or BAYES not in models}
     steps = [b for b in blocks(comp, config.cadence) if comp["season"].iat[b[1][0]] in run_seasons]
+    saved = _resumable(resume, config, log)
+    prints = step_fingerprints(frame, features, config, [comp["match_date"].iloc[rows].max() for _, rows in steps])
+    kept: list[WalkStep] = []
+    taking_over = bool(saved)
     walking = time.perf_counter()
     for step, (start, rows) in enumerate(steps):
         t0 = time.perf_counter()
         part = comp.iloc[rows]
         season = part["season"].iat[0]
+        ids = tuple(part["match_id"].astype(str))
+        if taking_over and step < len(saved) and (saved[step].refit_date, saved[step].match_ids,
+                                                  saved[step].fingerprint) == (start.date(), ids, prints[step]):
+            previous = saved[step]
+            for column in previous.predictions.columns:
+                oos.loc[part.index, column] = previous.predictions.loc[list(ids), column].to_numpy()
+            _record_form(oos, base, part.index, start, config.stack.form_window)
+            fits.append({**previous.record, "reused": True})
+            kept.append(previous)
+            continue
+        if taking_over:
+            taking_over = False
+            if kept and bayes is not None:
+                bayes.restore_warm_state(kept[-1].sampler)
+            progress(f"{config.competition}: {len(kept)} of {len(steps)} refits taken over from the checkpoint, "
+                     f"walking from {start.date()}")
+        written: list[str] = []
         if step == 0 or season != fits[-1]["season"]:
             done = time.perf_counter() - walking
             eta = f", about {done / step * (len(steps) - step) / 60:.0f} min to go" if step else ""
@@ -282,6 +395,7 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
                               part["home_newness"].to_numpy(), part["away_newness"].to_numpy())
             for column in P:
                 oos.loc[part.index, f"{BAYES}_{column}"] = p[column].to_numpy()
+                written.append(f"{BAYES}_{column}")
             record.update({"bayes_seconds": posterior.fit_seconds, "n_train": posterior.n_matches,
                            **{f"bayes_{k}": v for k, v in posterior.diagnostics.items()}})
         earlier = (comp["match_date"] < start) & played & x["dc_p_home"].notna()
@@ -291,9 +405,12 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
             p = model.predict_proba(x.loc[part.index])
             for k, column in enumerate(P):
                 oos.loc[part.index, f"{name}_{column}"] = p[:, k]
+                written.append(f"{name}_{column}")
         _record_form(oos, base, part.index, start, config.stack.form_window)
         record["seconds"] = time.perf_counter() - t0
-        fits.append(record)
+        fits.append({**record, "reused": False})
+        kept.append(WalkStep(start.date(), ids, prints[step], oos.loc[part.index, written].set_axis(list(ids)),
+                             record, bayes.warm_state() if bayes is not None else None))
         log(f"{start.date()} {season}: {len(part)} matches, step {record['seconds']:.1f} s")
     for k, column in enumerate(P):
         oos[f"{MARKET}_{column}"] = closing[:, k]
@@ -303,7 +420,9 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     if len(fits):
         fits["stack_seconds"] = fits["refit_date"].map(stack_seconds).fillna(0.0)
         fits["seconds"] += fits["stack_seconds"]
-    return finish(comp, oos, fits, config)
+    result = finish(comp, oos, fits, config)
+    result.checkpoint = WalkCheckpoint(repr(config), tuple(kept))
+    return result
 
 
 def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,

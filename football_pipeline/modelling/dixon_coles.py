@@ -199,6 +199,24 @@ class BayesianDixonColes:
         self._energy_fn = None
         self._continue_fn = None
 
+    def warm_state(self) -> dict | None:
+        """What the next warm refit starts from: the last fit's final sampler state (positions, adapted step
+        size and mass matrix), its seasons, the team slots it used. A walk-forward backtest keeps it after
+        each refit so that a later walk can resume there (`backtest.WalkCheckpoint`); None before a fit."""
+        if self._state is None:
+            return None
+        return {"state": self._state, "seasons": self._state_seasons, "mask": np.array(self._state_mask),
+                "slots": dict(self._slots)}
+
+    def restore_warm_state(self, saved: dict | None) -> None:
+        """Continue from a `warm_state()` (None: as if nothing had been fitted). With the same seed, the
+        next fit draws exactly what it would have drawn right after the fit that left the state."""
+        if saved is None:
+            self._state, self._state_seasons, self._state_mask, self._slots = None, None, None, {}
+            return
+        self._state, self._state_seasons = saved["state"], saved["seasons"]
+        self._state_mask, self._slots = np.array(saved["mask"]), dict(saved["slots"])
+
     def _sampler(self, capacity: int, kind: str) -> MCMC:
         """One compiled sampler per (padded match count, kind): "cold" (full warm-up), "warm" (short
         warm-up from the last position). Continuing refits run in `_continue`."""

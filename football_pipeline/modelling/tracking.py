@@ -322,6 +322,31 @@ def log_run(
     return LoggedRun(run_id=run.info.run_id, model_uri=model_uri, registered_version=registered_version)
 
 
+def latest_artifact(family: str, artifact: str, destination: Path, *, params: Mapping[str, str] | None = None,
+                    tags: Mapping[str, str] | None = None, search: int = 20) -> tuple[str, Path] | None:
+    """The newest finished run in the family's experiment whose params and tags have these values and that
+    holds `artifact`, with the artifact downloaded under `destination`: (run id, local path). None when no
+    such run exists (among the `search` newest matching runs)."""
+    client = _client()
+    experiment = client.get_experiment_by_name(EXPERIMENT_PREFIX + family)
+    if experiment is None:
+        return None
+    clauses = ["attributes.status = 'FINISHED'"]
+    for kind, values in (("params", params or {}), ("tags", tags or {})):
+        for key, value in values.items():
+            if "'" in str(value) or "`" in str(key):  # MLflow's filter strings have no escapes for them
+                raise ValueError(f"latest_artifact: cannot search for {key}={value!r}")
+            clauses.append(f"{kind}.`{key}` = '{value}'")
+    runs = client.search_runs([experiment.experiment_id], filter_string=" and ".join(clauses),
+                              order_by=["attributes.start_time DESC"], max_results=search)
+    for run in runs:
+        if artifact in {PurePosixPath(a.path).name for a in client.list_artifacts(run.info.run_id)}:
+            destination.mkdir(parents=True, exist_ok=True)
+            path = client.download_artifacts(run.info.run_id, artifact, str(destination))
+            return run.info.run_id, Path(path)
+    return None
+
+
 # --- registry and champion -----------------------------------------------------------------------
 
 

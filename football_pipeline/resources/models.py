@@ -45,6 +45,10 @@ class ModelsResource(dg.ConfigurableResource):
     min_ess: float = Field(default=400.0, ge=0, description="convergence check: smallest bulk and tail ESS")
     min_training_matches: int = Field(default=200, ge=1, description="blocking check: the Bayesian fit's window and "
                                       "XGBoost's training rows hold at least this many played matches")
+    resume_backtest: bool = Field(default=True, description="the backtest takes over the refits of the newest "
+                                  "earlier backtest of the same version (configuration and modelling code) in "
+                                  "MLflow whose blocks and inputs are unchanged and refits only the rest (same "
+                                  "draws as a walk from the start); false: walk from the start")
     registered_model: str = Field(default="football-pipeline-ensemble", description="MLflow registry name "
                                   "of the ensemble (the served model; its `champion` alias)")
     bayesian_registered_model: str = Field(default="football-pipeline-bayesian-dixon-coles",

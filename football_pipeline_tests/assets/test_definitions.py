@@ -67,8 +67,11 @@ def test_model_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("FOOTBALL_MODELS_DRAWS", "2000")
     monkeypatch.setenv("FOOTBALL_MODELS_MAX_R_HAT", "1.02")
     monkeypatch.setenv("FOOTBALL_MODELS_EVALUATION_SEASONS", "2021-2022,2022-2023")
+    assert from_environment().resume_backtest is True
+    monkeypatch.setenv("FOOTBALL_MODELS_RESUME_BACKTEST", "false")
     models = from_environment()
     assert (models.cadence, models.draws, models.max_r_hat) == ("matchweek", 2000, 1.02)
+    assert models.resume_backtest is False
     assert models.backtest_config().evaluation_seasons == ("2021-2022", "2022-2023")
     assert models.chains == 4  # unset: the default
     assert from_environment(draws=10).draws == 10  # explicit settings win

@@ -210,6 +210,28 @@ def test_the_weekly_refit_of_the_same_models_refreshes_the_champion(world):
     assert refreshed.tags["backtest_version"] == world["champion"].tags["backtest_version"]
 
 
+def _backtest_metadata(result) -> dict:
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "models/backtest")
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_the_weekly_backtest_takes_over_last_weeks_refits_from_mlflow(world):
+    first, third = world["result"], world["third"]
+    before, after = _backtest_metadata(first), _backtest_metadata(third)
+    assert before["refits_taken_over"] == 0 and before["resumed_from_mlflow_run"].startswith("none")
+    assert "walk_checkpoint.pkl.gz" in {a.path for a in world["client"].list_artifacts(before["mlflow_run_id"])}
+    # The monthly blocks before March, whose inputs a week of results did not change, are taken over from
+    # the first backtest's checkpoint; March's block (its results were hidden then) and later are refitted.
+    assert after["resumed_from_mlflow_run"] == before["mlflow_run_id"]
+    old, new = first.output_for_node("models__backtest"), third.output_for_node("models__backtest")
+    assert after["refits_taken_over"] == int((old.fits["refit_date"] < dt.date(2022, 3, 1)).sum()) > 10
+    assert new.fits["reused"].sum() == after["refits_taken_over"] and not new.fits["reused"].all()
+    earlier = new.predictions["date"] < dt.date(2022, 3, 1)
+    assert earlier.sum() > 0
+    assert new.predictions[earlier].reset_index(drop=True).equals(
+        old.predictions[old.predictions["date"] < dt.date(2022, 3, 1)].reset_index(drop=True))
+
+
 def test_too_few_matches_in_an_evaluation_season_fail_a_check_and_keep_the_champion(world):
     short = world["short"]
     assert not short.success
