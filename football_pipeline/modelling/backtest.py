@@ -159,6 +159,21 @@ def window(comp: pd.DataFrame, season: str, start: pd.Timestamp, seasons: int,
     return pd.concat([out.assign(lower_division=False), below]).sort_values(["match_date", "match_id"])
 
 
+def merge_fixture_blocks(steps: list[tuple[pd.Timestamp, np.ndarray]], played: np.ndarray,
+                         seasons: np.ndarray) -> list[tuple[pd.Timestamp, np.ndarray]]:
+    """Consecutive blocks of one season without a played match (the fixtures after the as-of date) as one
+    step, from the first one's date: no result comes in between, so each would refit every model on the
+    same matches. (The weekly retrain's walk would otherwise refit once per remaining matchweek.)"""
+    out: list[tuple[pd.Timestamp, np.ndarray]] = []
+    for start, rows in steps:
+        if out and not played[rows].any() and not played[out[-1][1]].any() \
+                and seasons[rows[0]] == seasons[out[-1][1][0]]:
+            out[-1] = (out[-1][0], np.concatenate([out[-1][1], rows]))
+        else:
+            out.append((start, rows))
+    return out
+
+
 def lower_division(frame: pd.DataFrame, config: BacktestConfig, enabled: bool | None = None) -> pd.DataFrame | None:
     """The matches in `frame` of the division below `config.competition` (None: switched off, no such
     division, or none of its matches loaded). `enabled` defaults to `config.lower_division` (the Bayesian
@@ -355,7 +370,8 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     fits = []
     base = [m for m in BASE_MODELS if config.bayesian or m != BAYES]
     stacks = {name: models for name, models in STACKS.items() if config.bayesian or BAYES not in models}
-    steps = [b for b in blocks(comp, config.cadence) if comp["season"].iat[b[1][0]] in run_seasons]
+    steps = merge_fixture_blocks([b for b in blocks(comp, config.cadence) if comp["season"].iat[b[1][0]] in run_seasons],
+                                 played.to_numpy(), comp["season"].to_numpy())
     saved = _resumable(resume, config, log)
     prints = step_fingerprints(frame, features, config, [comp["match_date"].iloc[rows].max() for _, rows in steps])
     kept: list[WalkStep] = []

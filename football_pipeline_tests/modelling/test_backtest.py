@@ -26,6 +26,7 @@ from football_pipeline.modelling.backtest import (
     WalkCheckpoint,
     blocks,
     lower_division,
+    merge_fixture_blocks,
     mle_walk,
     restack,
     run_backtest,
@@ -454,6 +455,17 @@ def _walk(frame: pd.DataFrame, resume: WalkCheckpoint | None = None, config: Bac
                         resume=resume)
 
 
+def test_fixture_blocks_in_a_row_are_one_step_per_season():
+    day = [pd.Timestamp(f"2022-04-{d:02d}") for d in range(1, 8)]
+    steps = [(day[k], np.array([2 * k, 2 * k + 1])) for k in range(7)]
+    played = np.array([True] * 3 + [False] * 11)  # block 1 half played, blocks 2.. fixtures
+    seasons = np.array(["2021-2022"] * 10 + ["2022-2023"] * 4)
+    merged = merge_fixture_blocks(steps, played, seasons)
+    assert [(start.day, rows.tolist()) for start, rows in merged] == [
+        (1, [0, 1]), (2, [2, 3]), (3, list(range(4, 10))), (6, [10, 11, 12, 13])]
+    assert merge_fixture_blocks(steps, np.ones(14, bool), seasons) == steps
+
+
 def test_a_resumed_walk_draws_exactly_what_a_walk_from_the_start_draws(tmp_path):
     """Last week's walk (results from 2022-01-10 on unknown) leaves a checkpoint; this week's walk takes
     over its refits up to the block whose inputs changed, restores the Bayesian sampler's state there and
@@ -465,6 +477,10 @@ def test_a_resumed_walk_draws_exactly_what_a_walk_from_the_start_draws(tmp_path)
     last_week.checkpoint.dump(tmp_path / "walk.pkl.gz")  # as it travels through MLflow
     saved = WalkCheckpoint.load(tmp_path / "walk.pkl.gz")
     assert len(saved.steps) == len(last_week.fits) and saved.steps[-1].sampler is not None
+    # The fixtures after the cut are one step (one refit on what was known), not one per month.
+    # (January's block holds the last results before the cut; February's on are fixtures.)
+    assert last_week.fits["refit_date"].astype(str).tolist()[-2:] == ["2022-01-01", "2022-02-05"]
+    assert last_week.fits["n_predicted"].sum() == 380
 
     resumed = _walk(frame, saved)
     scratch = _walk(frame)
