@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from football_pipeline.common.seasons import Season
-from football_pipeline.modelling import market, metrics
+from football_pipeline.modelling import feature_store, market, metrics
 from football_pipeline.modelling.boosting import StackConfig, StackModel, XGBoostConfig, XGBoostModel
 from football_pipeline.modelling.dixon_coles import BayesianDixonColes, DixonColesConfig
 from football_pipeline.modelling.dixon_coles import predict as bayes_predict
@@ -271,12 +271,10 @@ def step_fingerprints(frame: pd.DataFrame, features: pd.DataFrame, config: Backt
     of this step and of every later one."""
     codes = {config.competition, LOWER_DIVISION.get(config.competition)}
     rows = frame[frame["competition_id"].isin(codes)]
-    columns = sorted(c for c in rows.columns if c != "match_id")
-    values = rows[columns].to_numpy(dtype=object)
     own = features.reindex(rows.index).to_numpy(dtype=float)
     ids = rows["match_id"].astype(str).to_numpy()
-    digests = [hashlib.sha1(f"{i}|{'|'.join(map(repr, v))}".encode() + f.tobytes()).digest()
-               for i, v, f in zip(ids, values, own, strict=True)]
+    digests = [f"{i}|{d}".encode() + f.tobytes() for i, d, f in zip(ids, feature_store.row_digests(rows), own,
+                                                                         strict=True)]
     days = pd.to_datetime(rows["match_date"]).to_numpy()
     order = np.lexsort((ids, days))
     days = days[order]
