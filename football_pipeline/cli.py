@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from football_pipeline import partitions, pipeline
+    from football_pipeline.modelling import data
     from football_pipeline.resources.models import from_environment
     from football_pipeline.warehouse import engine as engines
 
@@ -91,10 +92,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"  [{number}/{len(keys)}] {key}", flush=True)
         execute("partitions_job", key)
     execute("aggregates_job")
-    why_not = models.missing_history(sorted(s for c, s in keys if c == models.competition))
+    warehouse = engines.create_engine(settings.warehouse_url())
+    loaded = data.load_matches(warehouse, [models.competition])
+    warehouse.dispose()
+    why_not = models.missing_history(loaded)
     if why_not is None:
-        print(f"  models ({models.competition}): features, walk-forward backtest, Bayesian Dixon-Coles, XGBoost, "
-              "ensemble", flush=True)
+        print(f"  models ({models.competition}, evaluated on {', '.join(models.evaluation(loaded))}): features, "
+              "walk-forward backtest, Bayesian Dixon-Coles, XGBoost, ensemble", flush=True)
         execute("models_job")
         _publish(execute)
     else:

@@ -29,6 +29,7 @@ from football_pipeline.modelling.backtest import (
     lower_division,
     mle_walk,
     run_backtest,
+    short_evaluation_seasons,
     stale_evaluation,
 )
 from football_pipeline.modelling.dixon_coles import BayesianDixonColes, Posterior
@@ -102,7 +103,8 @@ def match_features(context: dg.AssetExecutionContext, warehouse: WarehouseResour
           kinds={"mlflow", "sql"},
           check_specs=[dg.AssetCheckSpec("enough_matches", asset=["models", "backtest"], blocking=True,
                                          description=f"Every evaluation season has at least {MIN_EVALUATION_MATCHES} scored matches "
-                                                     "predicted by every model."),
+                                                     "predicted by every model (the as-of season's first "
+                                                     "matches beside an earlier season that has: none)."),
                        dg.AssetCheckSpec("bayesian_beats_mle", asset=["models", "backtest"],
                                          description="The Bayesian Dixon-Coles scores a lower RPS than the "
                                                      "maximum-likelihood Dixon-Coles on the same windows."),
@@ -113,7 +115,7 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
              warehouse: WarehouseResource):
     """Walk-forward backtest of every model (refit at each step on what was known before it), scored
     next to the de-vigged closing market; rows in `model_performance`, plots and predictions in MLflow."""
-    config = models.backtest_config()
+    config = models.backtest_config(inputs.frame, inputs.as_of)
     version = backtest_version(config)
     with tempfile.TemporaryDirectory() as scratch:
         resume, resumed_from = _previous_walk(version, Path(scratch) / "previous", context.log) \
@@ -138,7 +140,7 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
     written = write_performance(warehouse.engine(), result, f"{version}@{inputs.as_of.isoformat()}", logged.run_id)
     sizes = result.scores[result.scores["season"] != "all"].groupby("season")["n"].min().to_dict() \
         if len(result.scores) else {}
-    short = [s for s in config.evaluation_seasons if sizes.get(s, 0) < MIN_EVALUATION_MATCHES]
+    short = short_evaluation_seasons(config, sizes, inputs.as_of)
     yield dg.Output(result, metadata={
         "mlflow_run_id": logged.run_id, "model_version": version, "model_performance_rows": written,
         "mlflow_family_runs": dg.MetadataValue.json(family_runs),
@@ -146,7 +148,7 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
         "reliability": dg.MetadataValue.md(_inline_png(plot)),
         "refits": len(result.fits), "refits_taken_over": result.reused_steps,
         "resumed_from_mlflow_run": resumed_from or "none (walked from the start)",
-        "walk_seconds": round(walk_seconds, 1),
+        "walk_seconds": round(walk_seconds, 1), "evaluation_seasons": ",".join(config.evaluation_seasons),
     })
     yield dg.AssetCheckResult(check_name="enough_matches", passed=not short,
                               metadata={"scored_matches_per_season": dg.MetadataValue.json(sizes)},
@@ -156,7 +158,7 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
         check_name="bayesian_beats_mle", passed=bool(bayes and mle and bayes["rps"] < mle["rps"]),
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"bayesian_rps": bayes.get("rps", float("nan")), "mle_rps": mle.get("rps", float("nan"))})
-    stale = stale_evaluation(config, inputs.as_of)
+    stale = stale_evaluation(config, inputs.as_of, automatic=models.automatic_evaluation)
     yield dg.AssetCheckResult(
         check_name="evaluation_is_recent", passed=stale is None, severity=dg.AssetCheckSeverity.WARN,
         description=stale, metadata={"evaluation_seasons": ",".join(config.evaluation_seasons),
@@ -299,7 +301,7 @@ def bayesian_dixon_coles(context: dg.AssetExecutionContext, inputs: ModelInputs,
     """The Bayesian Dixon-Coles posterior as of the as-of date (NUTS on JAX; convergence checks block).
     Too little history (a first season, a competition just loaded) fails a blocking check and fits nothing:
     the previous fit and the champion stay in service."""
-    config = models.backtest_config()
+    config = models.backtest_config(inputs.frame, inputs.as_of)
     history = (inputs.frame["competition_id"] == config.competition) \
         & (inputs.frame["match_date"] < pd.Timestamp(inputs.as_of))
     # (`production_window` refuses a competition with no matches before the as-of date.)
@@ -384,7 +386,7 @@ class BoostedModels:
 def xgboost_model(context: dg.AssetExecutionContext, inputs: ModelInputs, models: ModelsResource):
     """XGBoost on the point-in-time features and Dixon-Coles strengths, with and without market inputs.
     Too few training rows fail a blocking check and train nothing: the champion stays in service."""
-    config = models.backtest_config()
+    config = models.backtest_config(inputs.frame, inputs.as_of)
     comp = inputs.frame[inputs.frame["competition_id"] == config.competition]
     # The strengths fit sees the division below as the backtest's does (`strengths_lower_division`).
     dc = mle_walk(comp, config, lower_division(inputs.frame, config, config.strengths_lower_division))
@@ -429,7 +431,7 @@ def ensemble(context: dg.AssetExecutionContext, inputs: ModelInputs, result: Bac
              boosted: BoostedModels, models: ModelsResource):
     """The production stack (LightGBM over Bayesian, XGBoost and the pre-match market), registered in
     MLflow as one pyfunc model; the champion alias moves only on a better backtest."""
-    config = models.backtest_config()
+    config = models.backtest_config(inputs.frame, inputs.as_of)
     stacks, form = production.fit_stacks(result.oos, inputs.as_of, config)
     model = production.EnsembleModel(posterior, boosted.xgboost, boosted.xgboost_no_odds, stacks, form,
                                      features.MARKET_FEATURES, inputs.as_of, stacks[ENSEMBLE].n_train,

@@ -94,7 +94,7 @@ class BacktestConfig:
             raise ValueError(f"burn-in of {self.burn_in_seasons} seasons: 0 or more")
 
 
-def stale_evaluation(config: BacktestConfig, as_of: dt.date) -> str | None:
+def stale_evaluation(config: BacktestConfig, as_of: dt.date, automatic: bool = False) -> str | None:
     """Why the evaluation seasons no longer describe the as-of date (None: they do). The stacks learn
     their pool weights, temperatures and recent form from the backtest's out-of-sample predictions, so
     evaluation seasons that ended a season or more before the as-of season serve today's fixtures an
@@ -104,10 +104,52 @@ def stale_evaluation(config: BacktestConfig, as_of: dt.date) -> str | None:
     if latest.start_year >= current.start_year - 1:
         return None
     previous = Season(current.start_year - 1)
-    return (f"the latest evaluation season {latest.key} ended {current.start_year - 1 - latest.start_year} "
-            f"season(s) before the as-of season {current.key} ({as_of.isoformat()}): the stacks are weighted on "
-            f"those seasons' predictions; evaluate recent seasons, e.g. FOOTBALL_MODELS_EVALUATION_SEASONS="
-            f"{previous.key} (and {current.key} once it has {MIN_EVALUATION_MATCHES} played matches)")
+    behind = (f"the latest evaluation season {latest.key} ended {current.start_year - 1 - latest.start_year} "
+              f"season(s) before the as-of season {current.key} ({as_of.isoformat()}): the stacks are weighted on "
+              f"those seasons' predictions; ")
+    if automatic:  # `auto` took the latest season the data has: the data is behind, not the setting
+        return behind + (f"no later season of {config.competition} has {MIN_EVALUATION_MATCHES} played matches "
+                         f"before the as-of date: load {previous.key} and {current.key}")
+    return behind + (f"evaluate recent seasons: FOOTBALL_MODELS_EVALUATION_SEASONS=auto follows the as-of date, "
+                     f"or e.g. {previous.key} (and {current.key} once it has {MIN_EVALUATION_MATCHES} played matches)")
+
+
+AUTO_EVALUATION = "auto"
+
+
+def recent_evaluation_seasons(frame: pd.DataFrame, competition: str, as_of: dt.date,
+                              minimum: int = MIN_EVALUATION_MATCHES) -> tuple[str, ...]:
+    """The evaluation seasons a deployment's backtest follows as its as-of date moves on (the models
+    resource's `evaluation_seasons: auto`): the as-of season once `minimum` of its matches were played
+    before the as-of date; until then the latest earlier season with that many played matches, scored,
+    and beside it the as-of season's first matches, if any, walked so that the stacks learn from them
+    (the `enough_matches` check holds them to no minimum, see `short_evaluation_seasons`). A season
+    without results yet (before a season starts, or data that stops early) is left out. `frame`: matches
+    of any competitions, played or scheduled; only results dated before the as-of date count."""
+    comp = frame[frame["competition_id"] == competition]
+    played = comp[(comp["match_date"] < pd.Timestamp(as_of)) & comp["result"].isin(["H", "D", "A"])]
+    counts = played.groupby("season").size().to_dict()
+    current = Season.containing(as_of).key
+    if counts.get(current, 0) >= minimum:
+        return (current,)
+    earlier = sorted(s for s, n in counts.items() if n >= minimum and s < current)
+    if not earlier:
+        found = ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())) or "none"
+        raise ValueError(f"{competition}: no season with {minimum} played matches before {as_of.isoformat()} "
+                         f"to evaluate on (played matches per season: {found})")
+    return (earlier[-1], current) if counts.get(current, 0) else (earlier[-1],)
+
+
+def short_evaluation_seasons(config: BacktestConfig, scored: dict[str, int], as_of: dt.date,
+                             minimum: int = MIN_EVALUATION_MATCHES) -> list[str]:
+    """The evaluation seasons too thinly scored to judge the models on (`scored`: matches scored per
+    season): each scored on fewer than `minimum` matches, except the as-of season while it is under way
+    beside an earlier evaluation season that reaches the minimum (its first matchweeks are walked so the
+    stacks weigh them; the earlier season carries the judgement). The as-of season alone must reach it."""
+    short = [s for s in config.evaluation_seasons if scored.get(s, 0) < minimum]
+    current = Season.containing(as_of).key
+    carried = any(s != current and scored.get(s, 0) >= minimum for s in config.evaluation_seasons)
+    return [s for s in short if not (s == current and carried)]
 
 
 def blocks(frame: pd.DataFrame, cadence: str = "matchweek") -> list[tuple[pd.Timestamp, np.ndarray]]:

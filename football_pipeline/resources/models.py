@@ -6,10 +6,17 @@ import datetime as dt
 import os
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from football_pipeline import settings
-from football_pipeline.modelling.backtest import BacktestConfig, Cadence
+from football_pipeline.modelling.backtest import (
+    AUTO_EVALUATION,
+    MIN_EVALUATION_MATCHES,
+    BacktestConfig,
+    Cadence,
+    recent_evaluation_seasons,
+)
 from football_pipeline.modelling.dixon_coles import DixonColesConfig
 
 SEASON_SLOTS = DixonColesConfig.season_capacity  # the Bayesian model's seasons: the longest window
@@ -27,7 +34,10 @@ class ModelsResource(dg.ConfigurableResource):
     competition: str = Field(default="E0", description="competition the models predict")
     as_of: str | None = Field(default=None, description="ISO date splitting history from upcoming fixtures; "
                               "default $FOOTBALL_PIPELINE_AS_OF or a date in the last bundled season")
-    evaluation_seasons: str = Field(default="2022-2023", description="comma-separated backtest seasons")
+    evaluation_seasons: str = Field(default=AUTO_EVALUATION, description="comma-separated backtest seasons, or "
+                                    f"`{AUTO_EVALUATION}`: the as-of season once {MIN_EVALUATION_MATCHES} of its "
+                                    "matches are played, until then the latest earlier season with as many beside "
+                                    "the as-of season's first matches (follows the as-of date)")
     burn_in_seasons: int = Field(default=1, ge=0, description="seasons walked before evaluation to train the stack")
     window_seasons: int = Field(default=3, ge=1, le=SEASON_SLOTS, description="seasons in each training window "
                                 f"(1 to {SEASON_SLOTS}, the Bayesian model's season slots)")
@@ -63,12 +73,22 @@ class ModelsResource(dg.ConfigurableResource):
                 self.as_of_date()
             except ValueError:
                 raise ValueError(f"as_of {self.as_of!r} is not an ISO date (e.g. 2023-05-01)") from None
-        self.backtest_config()  # the evaluation seasons (BacktestConfig refuses '2022-23', an empty list)
+        if not self.automatic_evaluation:
+            self.backtest_config()  # the evaluation seasons (BacktestConfig refuses '2022-23', an empty list)
         return self
 
-    def missing_history(self, seasons: list[str]) -> str | None:
-        """Why the models cannot run on a competition with these seasons of data (None: they can)."""
-        config = self.backtest_config()
+    @property
+    def automatic_evaluation(self) -> bool:
+        return self.evaluation_seasons.strip() == AUTO_EVALUATION
+
+    def missing_history(self, matches: pd.DataFrame, as_of: dt.date | None = None) -> str | None:
+        """Why the models cannot run on these matches (`data.load_matches`, any competitions; None: they
+        can): no evaluation season, or too few seasons before it for the burn-in and the first window."""
+        try:
+            config = self.backtest_config(matches, as_of)
+        except ValueError as error:
+            return str(error)
+        seasons = sorted(matches.loc[matches["competition_id"] == self.competition, "season"].unique())
         absent = [s for s in config.evaluation_seasons if s not in seasons]
         if absent:
             return f"no {self.competition} data for evaluation season(s) {', '.join(absent)}"
@@ -85,10 +105,21 @@ class ModelsResource(dg.ConfigurableResource):
     def production_bayes(self) -> DixonColesConfig:
         return DixonColesConfig(num_warmup=self.warmup, num_samples=self.draws, num_chains=self.chains)
 
-    def backtest_config(self) -> BacktestConfig:
+    def evaluation(self, matches: pd.DataFrame | None = None, as_of: dt.date | None = None) -> tuple[str, ...]:
+        """The evaluation seasons: as set, or with `auto` those `recent_evaluation_seasons` finds in
+        `matches` (`data.load_matches`) as of `as_of` (default: the resource's)."""
+        if not self.automatic_evaluation:
+            return tuple(s.strip() for s in self.evaluation_seasons.split(",") if s.strip())
+        if matches is None:
+            raise ValueError(f"evaluation_seasons={AUTO_EVALUATION!r} is chosen from the matches: none given")
+        as_of = as_of or self.as_of_date()
+        return recent_evaluation_seasons(matches, self.competition, as_of)
+
+    def backtest_config(self, matches: pd.DataFrame | None = None, as_of: dt.date | None = None) -> BacktestConfig:
+        """The backtest's configuration; `matches` and `as_of` choose the seasons of `auto` (`evaluation`)."""
         return BacktestConfig(
             competition=self.competition,
-            evaluation_seasons=tuple(s.strip() for s in self.evaluation_seasons.split(",") if s.strip()),
+            evaluation_seasons=self.evaluation(matches, as_of),
             window_seasons=self.window_seasons, lower_division=self.lower_division,
             strengths_lower_division=self.strengths_lower_division, cadence=self.cadence,
             burn_in_seasons=self.burn_in_seasons, bayes=DixonColesConfig(num_warmup=self.warmup, num_samples=self.backtest_draws,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 
@@ -81,6 +83,35 @@ def test_model_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("FOOTBALL_MODELS_CHAINS", "four")
     with pytest.raises(ValueError, match="FOOTBALL_MODELS_CHAINS='four': not a valid int"):
         from_environment()
+
+
+def test_evaluation_seasons_follow_the_as_of_date_unless_set(monkeypatch):
+    from football_pipeline.modelling.backtest import stale_evaluation
+    from football_pipeline.resources.models import from_environment
+    from football_pipeline_tests.modelling.test_data import real_frame
+
+    matches = real_frame()  # E0 2018-19 .. 2021-22
+    models = from_environment(as_of="2021-03-01")  # unset: auto
+    assert models.automatic_evaluation and models.evaluation_seasons == "auto"
+    assert models.backtest_config(matches).evaluation_seasons == ("2020-2021",)
+    assert models.backtest_config(matches, dt.date(2021, 9, 20)).evaluation_seasons == ("2020-2021", "2021-2022")
+    assert models.missing_history(matches) is None
+    # Chosen from the data: none given is an error, and so is data with no season to evaluate on.
+    with pytest.raises(ValueError, match="chosen from the matches: none given"):
+        models.backtest_config()
+    assert models.missing_history(matches, dt.date(2018, 10, 1)).startswith("E0: no season with 100 played")
+    # Two seasons of data: the first cannot be evaluated (nothing before it to train on).
+    two = matches[matches["season"] >= "2020-2021"]
+    assert models.missing_history(two) == "E0 needs 2 season(s) before 2020-2021 (burn-in and training), has 0"
+    # Stale only where the data is: told to load seasons rather than to change the setting.
+    config = models.backtest_config(matches, dt.date(2026, 12, 7))
+    assert config.evaluation_seasons == ("2021-2022",)
+    assert "load 2025-2026 and 2026-2027" in stale_evaluation(config, dt.date(2026, 12, 7), automatic=True)
+    monkeypatch.setenv("FOOTBALL_MODELS_EVALUATION_SEASONS", "2019-2020")
+    pinned = from_environment(as_of="2021-03-01")
+    assert not pinned.automatic_evaluation
+    assert pinned.backtest_config().evaluation_seasons == pinned.backtest_config(matches).evaluation_seasons == (
+        "2019-2020",)
 
 
 @pytest.mark.parametrize(("variable", "value", "reason"), [

@@ -54,8 +54,9 @@ def world(tmp_path_factory):
             second = dg.materialize(models.ASSETS, resources=failing, instance=instance, raise_on_error=False,
                                     selection=[models.bayesian_dixon_coles, models.ensemble])
             champion_after = tracking.champion(NAME)
-            # The next weekly retrain, a week of results later: the same models refitted take over.
-            weekly = {**resources, "models": settings(as_of="2022-03-08")}
+            # The next weekly retrain, a week of results later: the same models refitted take over. Its
+            # evaluation season is chosen from the as-of date (`auto`, the default): 2021-22, as set before.
+            weekly = {**resources, "models": settings(as_of="2022-03-08", evaluation_seasons="auto")}
             third = dg.materialize(models.ASSETS, resources=weekly, instance=instance, raise_on_error=False)
             champion_refreshed = tracking.champion(NAME)
             # An evaluation season with too few matches yet: the backtest's blocking check fails and the
@@ -222,6 +223,7 @@ def test_the_weekly_backtest_takes_over_last_weeks_refits_from_mlflow(world):
     assert "walk_checkpoint.pkl.gz" in {a.path for a in world["client"].list_artifacts(before["mlflow_run_id"])}
     # The monthly blocks before March, whose inputs a week of results did not change, are taken over from
     # the first backtest's checkpoint; March's block (its results were hidden then) and later are refitted.
+    assert before["evaluation_seasons"] == after["evaluation_seasons"] == "2021-2022"
     assert after["resumed_from_mlflow_run"] == before["mlflow_run_id"]
     old, new = first.output_for_node("models__backtest"), third.output_for_node("models__backtest")
     assert after["refits_taken_over"] == int((old.fits["refit_date"] < dt.date(2022, 3, 1)).sum()) > 10

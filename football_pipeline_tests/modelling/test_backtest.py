@@ -28,9 +28,11 @@ from football_pipeline.modelling.backtest import (
     lower_division,
     merge_fixture_blocks,
     mle_walk,
+    recent_evaluation_seasons,
     restack,
     run_backtest,
     score_table,
+    short_evaluation_seasons,
     stale_evaluation,
     step_fingerprints,
     window,
@@ -326,8 +328,50 @@ def test_evaluation_seasons_far_behind_the_as_of_date_are_flagged():
     why = stale_evaluation(config, dt.date(2026, 12, 6))
     assert why is not None
     assert "latest evaluation season 2022-2023 ended 3 season(s) before the as-of season 2026-2027" in why
-    assert "FOOTBALL_MODELS_EVALUATION_SEASONS=2025-2026 (and 2026-2027 once" in why
+    assert "FOOTBALL_MODELS_EVALUATION_SEASONS=auto follows the as-of date, or e.g. 2025-2026 (and 2026-2027 once" in why
     assert stale_evaluation(config, dt.date(2024, 8, 1)) is not None  # 2024-25 begins: one season missed
+    # Chosen by `auto`, seasons that far behind mean the data stops early: the message says to load more.
+    why = stale_evaluation(config, dt.date(2026, 12, 6), automatic=True)
+    assert "no later season of E0 has 100 played matches before the as-of date: load 2025-2026 and 2026-2027" in why
+
+
+def test_auto_evaluation_follows_the_as_of_date():
+    frame = real_frame()  # E0 2018-19 .. 2021-22, every result known
+    # Deep into a season: that season alone.
+    assert recent_evaluation_seasons(frame, "E0", dt.date(2021, 3, 1)) == ("2020-2021",)
+    # Its first weeks (fewer than 100 matches played before the as-of date): the season before is scored
+    # beside them, so the stacks still see this season's first matchweeks.
+    opening = frame[(frame["season"] == "2021-2022") & (frame["match_date"] < pd.Timestamp("2021-09-20"))]
+    assert 0 < len(opening) < 100
+    assert recent_evaluation_seasons(frame, "E0", dt.date(2021, 9, 20)) == ("2020-2021", "2021-2022")
+    # From the 100th played match on, the as-of season alone (results on/after the as-of date do not count).
+    hundredth = frame[frame["season"] == "2021-2022"]["match_date"].iloc[99]
+    assert recent_evaluation_seasons(frame, "E0", (hundredth - pd.Timedelta(days=1)).date()) == (
+        "2020-2021", "2021-2022")
+    assert recent_evaluation_seasons(frame, "E0", (hundredth + pd.Timedelta(days=1)).date()) == ("2021-2022",)
+    # The summer before a season, and data that stops years before the as-of date: the last full season.
+    assert recent_evaluation_seasons(frame, "E0", dt.date(2022, 7, 15)) == ("2021-2022",)
+    assert recent_evaluation_seasons(frame, "E0", dt.date(2026, 12, 7)) == ("2021-2022",)
+    # The as-of season's fixtures without results count as nothing: scheduled rows are not played ones.
+    hidden = data.split_as_of(frame, dt.date(2021, 9, 20))
+    assert recent_evaluation_seasons(hidden, "E0", dt.date(2021, 9, 20)) == ("2020-2021", "2021-2022")
+    with pytest.raises(ValueError, match=r"E0: no season with 100 played matches before 2018-10-01 to evaluate "
+                                         r"on \(played matches per season: 2018-2019: \d+\)"):
+        recent_evaluation_seasons(frame, "E0", dt.date(2018, 10, 1))
+    with pytest.raises(ValueError, match=r"SP1: .* \(played matches per season: none\)"):
+        recent_evaluation_seasons(frame, "SP1", dt.date(2021, 3, 1))
+
+
+def test_only_the_as_of_seasons_first_matches_beside_a_scored_season_may_be_few():
+    both = BacktestConfig(evaluation_seasons=("2020-2021", "2021-2022"))
+    early = dt.date(2021, 9, 20)
+    assert short_evaluation_seasons(both, {"2020-2021": 380, "2021-2022": 40}, early) == []
+    # Alone, or beside a season that is short itself, the as-of season must reach the minimum.
+    assert short_evaluation_seasons(BacktestConfig(evaluation_seasons=("2021-2022",)), {"2021-2022": 40},
+                                    early) == ["2021-2022"]
+    assert short_evaluation_seasons(both, {"2020-2021": 60, "2021-2022": 40}, early) == ["2020-2021", "2021-2022"]
+    # A season that is over is never excused.
+    assert short_evaluation_seasons(both, {"2020-2021": 380, "2021-2022": 40}, dt.date(2022, 8, 1)) == ["2021-2022"]
 
 
 def test_xgboost_sits_out_until_enough_earlier_matches_have_features(two_seasons):
