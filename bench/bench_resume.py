@@ -9,8 +9,8 @@ Three walks of one configuration (the production backtest's: `BacktestConfig` wi
      as it travels through MLflow;
   2. as of a week later, resumed from that checkpoint (this Monday's retrain);
   3. as of a week later, from the start (the reference).
-Reports each walk's seconds, the refits taken over, the speed-up 3 / 2, and checks that 2 and 3 give the
-same predictions bit for bit (exit status 1 if not).
+Reports each walk's seconds, the refits (and the ML Dixon-Coles walks' and the stacks' blocks) taken over,
+the speed-up 3 / 2, and checks that 2 and 3 give the same predictions bit for bit (exit status 1 if not).
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ def main() -> int:
             frame = data.with_promoted(data.split_as_of(history, as_of))
             feats = features.build_features(frame)
             started = time.perf_counter()
-            result = run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES, config, resume=resume)
+            # The ML walks' line (seconds, blocks taken over) and the progress lines of a resumed walk.
+            say = (lambda line: print(f"  {line}", flush=True)) if resume is not None else (lambda _: None)
+            result = run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES, config, resume=resume,
+                                  log=lambda line: say(line) if "MLE walk" in line else None, progress=say)
             return result, time.perf_counter() - started
 
         first, first_seconds = walk(last_week)
@@ -71,8 +74,9 @@ def main() -> int:
         print(f"as of {last_week}, from the start: {len(first.fits)} refits in {first_seconds:.0f} s "
               f"(checkpoint {size / 1e6:.2f} MB)", flush=True)
         resumed, resumed_seconds = walk(this_week, WalkCheckpoint.load(path))
-        print(f"as of {this_week}, resumed: {resumed.reused_steps} of {len(resumed.fits)} refits taken over, "
-              f"{resumed_seconds:.1f} s", flush=True)
+        print(f"as of {this_week}, resumed: {resumed.reused_steps} of {len(resumed.fits)} refits, "
+              f"{resumed.taken_over['mle_blocks']} ML Dixon-Coles blocks and {resumed.taken_over['stack_blocks']} "
+              f"stack blocks taken over, {resumed_seconds:.1f} s", flush=True)
         scratch_walk, scratch_seconds = walk(this_week)
         print(f"as of {this_week}, from the start: {len(scratch_walk.fits)} refits in {scratch_seconds:.0f} s",
               flush=True)
@@ -85,6 +89,7 @@ def main() -> int:
         Path(args.json).write_text(json.dumps({
             "config": repr(config), "as_of": [last_week.isoformat(), this_week.isoformat()],
             "refits": len(resumed.fits), "refits_taken_over": resumed.reused_steps,
+            "blocks_taken_over": resumed.taken_over,
             "seconds": {"last_week_from_start": first_seconds, "resumed": resumed_seconds,
                         "from_start": scratch_seconds},
             "speed_up": ratio, "identical": bool(same), "checkpoint_bytes": size,

@@ -26,11 +26,10 @@ from football_pipeline.modelling.backtest import (
     XGB_NO_ODDS,
     BacktestResult,
     WalkCheckpoint,
-    lower_division,
-    mle_walk,
     run_backtest,
     short_evaluation_seasons,
     stale_evaluation,
+    strengths_walk,
 )
 from football_pipeline.modelling.dixon_coles import BayesianDixonColes, Posterior
 from football_pipeline.modelling.mle import DixonColesMLE
@@ -130,7 +129,8 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
             "backtest", params={"config": repr(config), "model_version": version},
             metrics={**{f"{m}.{k}": v for m, s in overall.items() for k, v in s.items()
                         if isinstance(v, float | int) and k not in ("season",)},
-                     "walk_seconds": walk_seconds, "refits_taken_over": result.reused_steps},
+                     "walk_seconds": walk_seconds, "refits_taken_over": result.reused_steps,
+                     **{f"{part}_taken_over": n for part, n in result.taken_over.items()}},
             artifacts=artifacts, tags={**_tags(context), "run_type": "backtest", "resumed_from": resumed_from})
         plot = artifacts["reliability.png"].read_bytes()
         family_runs = _log_families(result, config, version, logged.run_id, overall, Path(scratch),
@@ -147,6 +147,7 @@ def backtest(context: dg.AssetExecutionContext, inputs: ModelInputs, models: Mod
         "scores": dg.MetadataValue.md(evaluate.format_scores(result.scores).join(["```\n", "\n```"])),
         "reliability": dg.MetadataValue.md(_inline_png(plot)),
         "refits": len(result.fits), "refits_taken_over": result.reused_steps,
+        **{f"{part}_taken_over": n for part, n in result.taken_over.items()},
         "resumed_from_mlflow_run": resumed_from or "none (walked from the start)",
         "walk_seconds": round(walk_seconds, 1), "evaluation_seasons": ",".join(config.evaluation_seasons),
     })
@@ -387,9 +388,13 @@ def xgboost_model(context: dg.AssetExecutionContext, inputs: ModelInputs, models
     """XGBoost on the point-in-time features and Dixon-Coles strengths, with and without market inputs.
     Too few training rows fail a blocking check and train nothing: the champion stays in service."""
     config = models.backtest_config(inputs.frame, inputs.as_of)
-    comp = inputs.frame[inputs.frame["competition_id"] == config.competition]
-    # The strengths fit sees the division below as the backtest's does (`strengths_lower_division`).
-    dc = mle_walk(comp, config, lower_division(inputs.frame, config, config.strengths_lower_division))
+    # The strengths fit sees the division below as the backtest's does (`strengths_lower_division`); its
+    # blocks are taken over from the newest backtest checkpoint of this version where unchanged.
+    with tempfile.TemporaryDirectory() as scratch:
+        previous, _ = _previous_walk(backtest_version(config), Path(scratch), context.log) \
+            if models.resume_backtest else (None, None)
+    strengths = strengths_walk(inputs.frame, inputs.features, config, previous)
+    dc = strengths.values
     rows = int(production.xgboost_training(inputs.frame, inputs.features, dc, config, inputs.as_of)[1].sum())
     if rows < models.min_training_matches:
         yield _too_few("enough_training_matches", rows, models.min_training_matches,
@@ -413,6 +418,7 @@ def xgboost_model(context: dg.AssetExecutionContext, inputs: ModelInputs, models
     yield dg.Output(BoostedModels(with_odds, without, mle_fit, mle), metadata={
         "mlflow_run_id": logged.run_id, "registered_model": models.xgboost_registered_model,
         "version": str(logged.registered_version), "training_rows": with_odds.n_train,
+        "mle_blocks_taken_over": strengths.reused,
         "top_features": dg.MetadataValue.md(top.to_string(index=False).join(["```\n", "\n```"])),
     })
     yield dg.AssetCheckResult(check_name="enough_training_matches", passed=True,

@@ -238,16 +238,57 @@ def mle_walk(comp: pd.DataFrame, config: BacktestConfig, lower: pd.DataFrame | N
     """Point-in-time Dixon-Coles strengths and MLE probabilities for every match of the competition
     (NaN in its first season of data): each block uses a fit on matches before the block only (`lower`:
     see `window`)."""
+    return resumable_mle_walk(comp, config, lower).values
+
+
+@dataclass(frozen=True)
+class MLEStep:
+    """One block of an ML Dixon-Coles walk, as a later walk of the same configuration can take it over."""
+
+    refit_date: dt.date
+    match_ids: tuple[str, ...]
+    fingerprint: str  # every input the block could read (`step_fingerprints`)
+    values: np.ndarray | None  # the block's DC_FEATURES rows (None: not fitted, a first season or short window)
+    state: dict  # the warm start the fit left for the next block (`DixonColesMLE.warm_state`)
+
+
+@dataclass
+class MLEWalk:
+    values: pd.DataFrame  # DC_FEATURES per match of the competition
+    steps: tuple[MLEStep, ...]
+    reused: int  # blocks taken over from `resume`
+
+
+def resumable_mle_walk(comp: pd.DataFrame, config: BacktestConfig, lower: pd.DataFrame | None = None,
+                       prints: list[str] | None = None, resume: tuple[MLEStep, ...] = ()) -> MLEWalk:
+    """`mle_walk` that records its blocks and takes over those of an earlier walk (`resume`) whose block
+    and input digest (`prints`, one per block of `blocks(comp, config.cadence)`) are unchanged, in order,
+    then restores the optimiser's warm start after the last one: the values are bit for bit those of a
+    walk from the start."""
     model = DixonColesMLE(config.mle)
     out = pd.DataFrame(np.nan, index=comp.index, columns=DC_FEATURES)
     first_season = comp["season"].min()
-    for start, rows in blocks(comp, config.cadence):
+    steps: list[MLEStep] = []
+    taking_over, reused = bool(resume), 0
+    for k, (start, rows) in enumerate(blocks(comp, config.cadence)):
         part = comp.iloc[rows]
-        season = part["season"].iat[0]
-        if season == first_season:
+        ids = tuple(part["match_id"].astype(str))
+        fingerprint = prints[k] if prints is not None else ""
+        if taking_over and k < len(resume) and prints is not None and (
+                resume[k].refit_date, resume[k].match_ids, resume[k].fingerprint) == (start.date(), ids, fingerprint):
+            if resume[k].values is not None:
+                out.loc[part.index, DC_FEATURES] = resume[k].values
+            steps.append(resume[k])
+            reused += 1
             continue
-        train = window(comp, season, start, config.window_seasons, lower)
-        if len(train) < 100:
+        if taking_over:
+            taking_over = False
+            if steps:
+                model.restore_warm_state(steps[-1].state)
+        season = part["season"].iat[0]
+        train = window(comp, season, start, config.window_seasons, lower) if season != first_season else None
+        if train is None or len(train) < 100:
+            steps.append(MLEStep(start.date(), ids, fingerprint, None, model.warm_state()))
             continue
         fit = model.fit(train, start.date())
         p = model.predict(fit, part["home_team_id"], part["away_team_id"])
@@ -259,10 +300,35 @@ def mle_walk(comp: pd.DataFrame, config: BacktestConfig, lower: pd.DataFrame | N
         out.loc[part.index, "dc_away_defence"] = away[:, 1]
         for column in ("p_home", "p_draw", "p_away", "expected_home_goals", "expected_away_goals"):
             out.loc[part.index, f"dc_{column}"] = p[column].to_numpy()
-    return out
+        steps.append(MLEStep(start.date(), ids, fingerprint, out.loc[part.index, DC_FEATURES].to_numpy(),
+                             model.warm_state()))
+    return MLEWalk(out, tuple(steps), reused)
 
 
-CHECKPOINT_FORMAT = 1
+def strengths_walk(frame: pd.DataFrame, features: pd.DataFrame, config: BacktestConfig,
+                   resume: WalkCheckpoint | None = None) -> MLEWalk:
+    """XGBoost's point-in-time Dixon-Coles strengths as the backtest walks them (`mle_walk` on windows
+    with the division below where `config.strengths_lower_division`), taking over the blocks of an earlier
+    backtest's checkpoint (`resume`, same configuration) whose inputs are unchanged: the production
+    XGBoost fit then fits only the blocks a week of results changed."""
+    comp = frame[frame["competition_id"] == config.competition].sort_values(["match_date", "match_id"])
+    saved = resume.mle.get("strengths", ()) if resume is not None and resume.config == repr(config) else ()
+    prints = step_fingerprints(frame, features, config, [comp["match_date"].iloc[rows].max() for _, rows in
+                                                         blocks(comp, config.cadence)]) if saved else None
+    return resumable_mle_walk(comp, config, lower_division(frame, config, config.strengths_lower_division),
+                              prints, saved)
+
+
+@dataclass(frozen=True)
+class StackStep:
+    """One block of the stacks' walk (`stack_walk`): the stacks' probabilities it wrote."""
+
+    refit_date: dt.date
+    match_ids: tuple[str, ...]
+    predictions: pd.DataFrame  # the stacks' columns of the block, fallbacks included (index: match_id)
+
+
+CHECKPOINT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -283,10 +349,14 @@ class WalkCheckpoint:
     over every step whose block and inputs are unchanged, in order, restores the Bayesian sampler's state
     after the last one taken over and fits from there, drawing exactly what a walk from scratch draws
     (same seeds, same warm starts). A weekly retrain thus refits only the new matchweek(s), and a result
-    corrected in an old season refits from that season's step on."""
+    corrected in an old season refits from that season's step on. The ML Dixon-Coles walks (every block
+    of every season) resume the same way, and the stacks' blocks are taken over while everything they
+    read (every base model's predictions before and of the block) was."""
 
     config: str
     steps: tuple[WalkStep, ...]
+    mle: dict[str, tuple[MLEStep, ...]] = field(default_factory=dict)  # the ML Dixon-Coles walks by role
+    stacks: tuple[StackStep, ...] = ()  # the stacks' walk
     format: int = CHECKPOINT_FORMAT
 
     def dump(self, path) -> None:
@@ -348,6 +418,9 @@ class BacktestResult:
     oos: pd.DataFrame  # wide out-of-sample history (for training a production stack)
     config: BacktestConfig
     checkpoint: WalkCheckpoint | None = None  # this walk's refits, for resuming the next one
+    # Blocks taken over from the checkpoint it resumed, beside the refits (`reused_steps`): the ML
+    # Dixon-Coles walks' blocks (both walks where there are two) and the stacks' blocks.
+    taken_over: dict[str, int] = field(default_factory=dict)
 
     @property
     def reused_steps(self) -> int:
@@ -385,11 +458,25 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     started = time.perf_counter()
     lower = lower_division(frame, config)
     strengths_lower = lower_division(frame, config, config.strengths_lower_division)
-    dc = mle_walk(comp, config, strengths_lower)  # XGBoost's strength features and the MLE_LOWER member
+    saved = _resumable(resume, config, log)
+    # One digest per block of the competition (`step_fingerprints` depends only on a block's last day):
+    # the ML walks' blocks, and the walk's steps, which end where a block ends.
+    every_block = blocks(comp, config.cadence)
+    last_days = [comp["match_date"].iloc[rows].max() for _, rows in every_block]
+    print_of = dict(zip(last_days, step_fingerprints(frame, features, config, last_days), strict=True))
+    block_prints = [print_of[day] for day in last_days]
+    earlier_mle = resume.mle if saved else {}
+    walks = {"strengths": resumable_mle_walk(comp, config, strengths_lower, block_prints,
+                                             earlier_mle.get("strengths", ()))}
     # The reference the Bayesian model must beat is fitted on the Bayesian model's own windows.
     same_windows = (lower is None) == (strengths_lower is None)
-    reference = dc if same_windows else mle_walk(comp, config, lower)
-    log(f"Dixon-Coles MLE walk over {len(seasons)} seasons in {time.perf_counter() - started:.1f} s")
+    walks["reference"] = walks["strengths"] if same_windows else resumable_mle_walk(
+        comp, config, lower, block_prints, earlier_mle.get("reference", ()))
+    dc, reference = walks["strengths"].values, walks["reference"].values  # XGBoost's strengths, MLE_LOWER
+    distinct = [walks["strengths"]] + ([] if same_windows else [walks["reference"]])
+    taken = "" if not saved else ", " + " and ".join(
+        f"{walk.reused} of {len(walk.steps)} blocks" for walk in distinct) + " taken over"
+    log(f"Dixon-Coles MLE walk over {len(seasons)} seasons in {time.perf_counter() - started:.1f} s{taken}")
     x = features.loc[comp.index].join(dc)
     no_odds = [*feature_names, *DC_FEATURES]
     with_odds = [*no_odds, *market_features]
@@ -412,8 +499,7 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     stacks = {name: models for name, models in STACKS.items() if config.bayesian or BAYES not in models}
     steps = merge_fixture_blocks([b for b in blocks(comp, config.cadence) if comp["season"].iat[b[1][0]] in run_seasons],
                                  played.to_numpy(), comp["season"].to_numpy())
-    saved = _resumable(resume, config, log)
-    prints = step_fingerprints(frame, features, config, [comp["match_date"].iloc[rows].max() for _, rows in steps])
+    prints = [print_of[comp["match_date"].iloc[rows].max()] for _, rows in steps]
     kept: list[WalkStep] = []
     taking_over = bool(saved)
     walking = time.perf_counter()
@@ -470,30 +556,63 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
         log(f"{start.date()} {season}: {len(part)} matches, step {record['seconds']:.1f} s")
     for k, column in enumerate(P):
         oos[f"{MARKET}_{column}"] = closing[:, k]
+    # The stacks' blocks are taken over up to the first day a base model's prediction was not.
+    fresh = [pd.Timestamp(record["refit_date"]) for record in fits if not record["reused"]]
+    fresh += [pd.Timestamp(walk.steps[walk.reused].refit_date) for walk in distinct if walk.reused < len(walk.steps)]
+    unchanged_before = (min(fresh) if fresh else pd.Timestamp.max) if saved else None
     fits = pd.DataFrame(fits)
-    stack_seconds = stack_walk(comp, oos, config, stacks, log)
+    earlier_stacks = resume.stacks if saved else ()
+    stack_steps: list[StackStep] = []
+    stack_seconds = stack_walk(comp, oos, config, stacks, log, earlier_stacks, unchanged_before, stack_steps)
+    stacks_taken = sum(1 for mine, theirs in zip(stack_steps, earlier_stacks, strict=False) if mine is theirs)
+    if saved:
+        progress(f"{config.competition}: stacks' walk: {stacks_taken} of {len(stack_steps)} blocks taken over")
     progress(f"{config.competition}: {len(steps)} refits and the stacks' walk in {time.perf_counter() - started:.0f} s")
     if len(fits):
         fits["stack_seconds"] = fits["refit_date"].map(stack_seconds).fillna(0.0)
         fits["seconds"] += fits["stack_seconds"]
     result = finish(comp, oos, fits, config)
-    result.checkpoint = WalkCheckpoint(repr(config), tuple(kept))
+    result.taken_over = {"mle_blocks": sum(walk.reused for walk in distinct),
+                         "stack_blocks": stacks_taken}
+    result.checkpoint = WalkCheckpoint(repr(config), tuple(kept), {role: walk.steps for role, walk in walks.items()},
+                                       tuple(stack_steps))
     return result
 
 
 def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,
                stacks: dict[str, tuple[str, ...]] | None = None,
-               log: Callable[[str], None] = lambda _: None) -> dict[dt.date, float]:
+               log: Callable[[str], None] = lambda _: None, resume: tuple[StackStep, ...] = (),
+               unchanged_before: pd.Timestamp | None = None,
+               record: list[StackStep] | None = None) -> dict[dt.date, float]:
     """The stacks' walk over `oos` (the base models' out-of-sample probabilities, filled in place): at
     each refit date of an evaluation season, each stack is fitted on the predictions made before that
     date and predicts the block. The base models' predictions of a block never depend on a stack, so
     this pass after theirs gives what interleaving would, and it can be replayed on a saved `oos`.
-    Returns the seconds spent per refit date."""
+    `resume`: an earlier walk's blocks, taken over in order while the block (its date and matches) is
+    the same and ends before `unchanged_before`, the first day whose base-model predictions were not
+    taken over from that walk (so everything the stacks fitted and predicted on is as it was then).
+    `record` gets a `StackStep` per block. Returns the seconds spent per refit date (0 where taken over)."""
     stacks = STACKS if stacks is None else stacks
+    names = {f"{name}_{column}" for name in stacks for column in P}
     seconds: dict[dt.date, float] = {}
+    taking_over = bool(resume) and unchanged_before is not None
+    k = -1
     for start, rows in blocks(comp, config.cadence):
         part = comp.iloc[rows]
         if part["season"].iat[0] not in config.evaluation_seasons:
+            continue
+        k += 1
+        ids = tuple(part["match_id"].astype(str))
+        taking_over = taking_over and k < len(resume) and (resume[k].refit_date, resume[k].match_ids) == (
+            start.date(), ids) and part["match_date"].max() < unchanged_before
+        if taking_over:
+            saved = resume[k].predictions
+            for column in saved.columns:  # in the order the walk created them (`oos`'s column order)
+                if column in oos.columns or saved[column].notna().any():
+                    oos.loc[part.index, column] = saved.loc[list(ids), column].to_numpy()
+            seconds[start.date()] = 0.0
+            if record is not None:
+                record.append(resume[k])
             continue
         t0 = time.perf_counter()
         history = oos[(oos["match_date"] < start) & oos["result"].notna()]
@@ -504,10 +623,13 @@ def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,
                 log(f"{start.date()} {name}: {error}")
                 continue
             p = stack.predict_proba(oos.loc[part.index])
-            for k, column in enumerate(P):
-                oos.loc[part.index, f"{name}_{column}"] = p[:, k]
+            for j, column in enumerate(P):
+                oos.loc[part.index, f"{name}_{column}"] = p[:, j]
         _fall_back(oos, part.index, stacks)
         seconds[start.date()] = time.perf_counter() - t0
+        if record is not None:
+            written = [c for c in oos.columns if c in names]
+            record.append(StackStep(start.date(), ids, oos.loc[part.index, written].set_axis(list(ids))))
     return seconds
 
 

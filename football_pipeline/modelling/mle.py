@@ -100,6 +100,13 @@ class DixonColesMLE:
         self.config = config or MLEConfig()
         self._last: dict[str, float] = {}
 
+    def warm_state(self) -> dict[str, float]:
+        """Where the next fit starts (the last fit's estimates): saved to resume a walk bit for bit."""
+        return dict(self._last)
+
+    def restore_warm_state(self, state: dict[str, float]) -> None:
+        self._last = dict(state)
+
     def fit(self, played: pd.DataFrame, as_of: dt.date) -> MLEFit:
         """Fit on `played` (matches before `as_of` with goals; the caller picks the window)."""
         cfg = self.config

@@ -212,7 +212,11 @@ def test_the_weekly_refit_of_the_same_models_refreshes_the_champion(world):
 
 
 def _backtest_metadata(result) -> dict:
-    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "models/backtest")
+    return _metadata(result, "models/backtest")
+
+
+def _metadata(result, asset: str) -> dict:
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset)
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
@@ -228,6 +232,15 @@ def test_the_weekly_backtest_takes_over_last_weeks_refits_from_mlflow(world):
     old, new = first.output_for_node("models__backtest"), third.output_for_node("models__backtest")
     assert after["refits_taken_over"] == int((old.fits["refit_date"] < dt.date(2022, 3, 1)).sum()) > 10
     assert new.fits["reused"].sum() == after["refits_taken_over"] and not new.fits["reused"].all()
+    # The stacks' blocks of 2021-22 before March, and the ML Dixon-Coles blocks before March of every
+    # season (2019-20's too, where nothing is fitted), are taken over as well.
+    assert before["stack_blocks_taken_over"] == before["mle_blocks_taken_over"] == 0
+    assert after["stack_blocks_taken_over"] == int(((old.fits["refit_date"] < dt.date(2022, 3, 1))
+                                                    & (old.fits["season"] == "2021-2022")).sum()) > 3
+    assert after["mle_blocks_taken_over"] > after["refits_taken_over"]
+    # The production XGBoost fit's strengths walk takes over blocks from the newest checkpoint (last
+    # week's, or this run's where the backtest ran first).
+    assert _metadata(third, "models/xgboost")["mle_blocks_taken_over"] >= after["mle_blocks_taken_over"]
     earlier = new.predictions["date"] < dt.date(2022, 3, 1)
     assert earlier.sum() > 0
     assert new.predictions[earlier].reset_index(drop=True).equals(

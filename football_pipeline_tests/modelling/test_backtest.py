@@ -35,6 +35,7 @@ from football_pipeline.modelling.backtest import (
     short_evaluation_seasons,
     stale_evaluation,
     step_fingerprints,
+    strengths_walk,
     window,
 )
 from football_pipeline.modelling.boosting import XGBoostConfig
@@ -538,6 +539,24 @@ def test_a_resumed_walk_draws_exactly_what_a_walk_from_the_start_draws(tmp_path)
     assert resumed.reused_steps == unchanged
     assert resumed.fits["reused"].tolist() == [True] * unchanged + [False] * (len(resumed.fits) - unchanged)
     assert {ENSEMBLE, ENSEMBLE_NO_ODDS, BAYES} <= set(resumed.predictions["model"])
+    # The ML Dixon-Coles walk (every block of every season: strengths for XGBoost, MLE_LOWER) and the
+    # stacks' walk are taken over the same way: the blocks that end before the cut, as saved, no more.
+    walk = saved.mle["strengths"]
+    before = sum(frame.loc[frame["match_id"].isin(step.match_ids), "match_date"].max() < pd.Timestamp(cut)
+                 for step in walk)
+    assert unchanged < before < len(walk)  # monthly blocks of 2018-19 to 2021-22
+    assert resumed.taken_over == {"mle_blocks": before, "stack_blocks": unchanged}
+    assert [a is b for a, b in zip(resumed.checkpoint.mle["strengths"], walk, strict=True)] == (
+        [True] * before + [False] * (len(walk) - before))
+    assert [a is b for a, b in zip(resumed.checkpoint.stacks, saved.stacks, strict=True)] == (
+        [True] * unchanged + [False] * (len(saved.stacks) - unchanged))
+    assert scratch.taken_over == {"mle_blocks": 0, "stack_blocks": 0}
+    # What the ML walk wrote, taken over or refitted, is the walk from the start's to the last bit.
+    pd.testing.assert_frame_equal(
+        pd.DataFrame([v for step in resumed.checkpoint.mle["strengths"] if step.values is not None
+                      for v in step.values]),
+        pd.DataFrame([v for step in scratch.checkpoint.mle["strengths"] if step.values is not None
+                      for v in step.values]))
 
 
 
@@ -550,11 +569,47 @@ def test_a_corrected_result_refits_its_block_and_every_later_one(run):
     corrected.loc[corrected.index[third][0], "home_goals"] += 1
     resumed = _walk(corrected, result.checkpoint, result.config)
     assert resumed.reused_steps == 2
+    # The correction is in the burn-in season, before the stacks' first block: the stacks are all refitted.
+    assert result.checkpoint.steps[2].refit_date < dt.date(2021, 8, 1)
+    assert resumed.taken_over["stack_blocks"] == 0 < resumed.taken_over["mle_blocks"]
     pd.testing.assert_frame_equal(resumed.predictions, _walk(corrected, config=result.config).predictions)
-    # Nothing changed: every refit is taken over. Another configuration: none is.
-    assert _walk(frame, result.checkpoint, result.config).reused_steps == len(result.fits)
+    # Nothing changed: every refit and every block of the ML and stacks' walks is taken over. Another
+    # configuration: none is.
+    again = _walk(frame, result.checkpoint, result.config)
+    assert again.reused_steps == len(result.fits)
+    assert result.checkpoint.mle["reference"] is result.checkpoint.mle["strengths"]  # no E1 here: one ML walk
+    assert again.taken_over == {"mle_blocks": len(result.checkpoint.mle["strengths"]),
+                                "stack_blocks": len(result.checkpoint.stacks)}
+    pd.testing.assert_frame_equal(again.oos, result.oos)
     other = BacktestConfig(**{**result.config.__dict__, "window_seasons": 2})
     assert _walk(frame, result.checkpoint, other).reused_steps == 0
+
+
+def test_the_production_strengths_walk_takes_over_the_backtests_blocks(run):
+    frame, result = run
+    feats = features.build_features(frame)
+    fresh = strengths_walk(frame, feats, result.config)
+    assert fresh.reused == 0
+    resumed = strengths_walk(frame, feats, result.config, result.checkpoint)
+    assert resumed.reused == len(resumed.steps) == len(result.checkpoint.mle["strengths"])
+    pd.testing.assert_frame_equal(resumed.values, fresh.values)
+    # The backtest's MLE_LOWER member is these strengths' probabilities.
+    assert np.array_equal(result.oos[f"{MLE_LOWER}_p_home"].to_numpy(), fresh.values.loc[result.oos.index, "dc_p_home"].to_numpy(),
+                          equal_nan=True)
+    # A month later (March's results now known), only the blocks from the new results on are fitted.
+    cut = pd.Timestamp("2022-03-01")
+    later = data.with_promoted(data.split_as_of(frame, cut.date()))
+    earlier = run_backtest(later, features.build_features(later), features.FEATURES, features.MARKET_FEATURES,
+                           result.config)
+    caught_up = strengths_walk(frame, feats, result.config, earlier.checkpoint)
+    starts = [step.refit_date for step in caught_up.steps]
+    assert caught_up.reused == sum(1 for step in earlier.checkpoint.mle["strengths"]
+                                   if frame.loc[frame["match_id"].isin(step.match_ids), "match_date"].max() < cut)
+    assert 0 < caught_up.reused < len(starts)
+    pd.testing.assert_frame_equal(caught_up.values, fresh.values)
+    # Another configuration: nothing is taken over.
+    other = BacktestConfig(**{**result.config.__dict__, "window_seasons": 2})
+    assert strengths_walk(frame, feats, other, result.checkpoint).reused == 0
 
 
 def test_step_fingerprints_see_every_input_up_to_the_block_and_nothing_after():
