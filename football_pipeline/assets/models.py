@@ -2,6 +2,7 @@
 XGBoost, and the LightGBM stack registered in MLflow. Thin: the work is in `football_pipeline.modelling`."""
 
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from football_pipeline.modelling import evaluate, feature_store, features, metrics, production, tracking
 from football_pipeline.modelling.backtest import (
+    AUTO_EVALUATION,
     BAYES,
     ENSEMBLE,
     ENSEMBLE_NO_ODDS,
@@ -191,6 +193,16 @@ def backtest_version(config) -> str:
     """The backtest's identity: a hash of its configuration and of the modelling code. Two versions with
     the same identity are the same models, fitted as of different dates (the champion's refresh rule)."""
     return "backtest-" + hashlib.sha1(repr(config).encode() + _code_fingerprint()).hexdigest()[:10]
+
+
+def model_lineage(config, evaluation_setting: str) -> str:
+    """The models' identity across the as-of dates: the configuration apart from the evaluation seasons,
+    the evaluation seasons as set (`auto` or the pinned list) and the modelling code. `auto` moves the
+    evaluation seasons, and with them the backtest's identity, at a season's turn; the lineage stays,
+    and the champion's refresh rule follows it (`tracking.promote_if_better`)."""
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "evaluation_seasons"}
+    text = repr(settings) + "|" + evaluation_setting
+    return "lineage-" + hashlib.sha1(text.encode() + _code_fingerprint()).hexdigest()[:10]
 
 
 @functools.cache
@@ -467,6 +479,8 @@ def ensemble(context: dg.AssetExecutionContext, inputs: ModelInputs, result: Bac
             input_example=fixtures.head(3) if len(fixtures) else None)
     promotion = tracking.promote_if_better(models.registered_model, logged.registered_version, score,
                                            backtest=backtest_version(result.config), as_of=inputs.as_of.isoformat(),
+                                           lineage=model_lineage(result.config, AUTO_EVALUATION if models.automatic_evaluation
+                                                                 else ",".join(result.config.evaluation_seasons)),
                                            match_scores=evaluate.match_rps(result.predictions, ENSEMBLE))
     preview = model.predict_frame(fixtures) if len(fixtures) else pd.DataFrame()
     yield dg.Output(model, metadata={

@@ -407,6 +407,10 @@ def _pair(a: float, b: float) -> tuple[str, str]:
 
 BACKTEST_TAG = "backtest_version"  # which walk-forward backtest (configuration) scored a version
 AS_OF_TAG = "trained_as_of"  # the date up to which a version's models saw results
+# The settings and code a version was built from, with the evaluation seasons as *set* (`auto`, or the
+# seasons pinned): versions of one lineage whose backtests differ only because `auto` moved the
+# evaluation seasons with the as-of date are the same model refitted.
+LINEAGE_TAG = "model_lineage"
 
 
 def promote_if_better(
@@ -418,6 +422,7 @@ def promote_if_better(
     backtest: str | None = None,
     as_of: str | None = None,
     match_scores: pd.Series | None = None,
+    lineage: str | None = None,
 ) -> Promotion:
     """Record `score` on the version (tag `backtest_<metric>`) and move `champion` to it only if it wins.
 
@@ -429,9 +434,13 @@ def promote_if_better(
     champion's backtest scored, such a version's backtest predicts exactly what the champion's did;
     its score differs only by the matches played since (or not at all, on finished evaluation
     seasons). Without the rule a weekly retrain would never replace the champion, and the served
-    predictions would come from models fitted on ever older data. A non-finite score never wins; a
-    version that already holds the alias stays champion (promoted=False). The decision is also
-    recorded on the version (tags `promotion`, and `backtest_version` / `trained_as_of` when given).
+    predictions would come from models fitted on ever older data. The same holds across a change of
+    backtest that only the as-of date made: the same `lineage` (settings and code, the evaluation
+    seasons as set: `auto` moves them to a new season, where the two backtests share too few matches
+    to compare, or score the same ones alike) and a later training date is a refresh too. A
+    non-finite score never wins; a version that already holds the alias stays champion
+    (promoted=False). The decision is also recorded on the version (tags `promotion`, and
+    `backtest_version` / `trained_as_of` / `model_lineage` when given).
 
     `match_scores` (index match_id, the version's per-match backtest score) is kept on the version's
     run; where the champion has its own, the two are compared on the matches both backtests scored,
@@ -448,7 +457,7 @@ def promote_if_better(
     previous_score = _recorded_score(current, metric) if current is not None else None
 
     client.set_model_version_tag(model_name, version, score_tag(metric), repr(score))
-    for tag, value in ((BACKTEST_TAG, backtest), (AS_OF_TAG, as_of)):
+    for tag, value in ((BACKTEST_TAG, backtest), (AS_OF_TAG, as_of), (LINEAGE_TAG, lineage)):
         if value is not None:
             client.set_model_version_tag(model_name, version, tag, str(value))
     if match_scores is not None:
@@ -486,6 +495,7 @@ def promote_if_better(
                      f"{MIN_COMMON_MATCHES}: not comparable)")
         champion_tags = current.tags or {}
         same_backtest = backtest is not None and champion_tags.get(BACKTEST_TAG) == str(backtest)
+        same_lineage = lineage is not None and champion_tags.get(LINEAGE_TAG) == str(lineage)
         older = champion_tags.get(AS_OF_TAG)
         newer = as_of is not None and older is not None and str(as_of) > older
         if beats:
@@ -497,6 +507,12 @@ def promote_if_better(
             reason = (f"v{version} is champion v{previous_version} refitted on newer data (same backtest "
                       f"{backtest}; trained as of {as_of}, champion as of {older}; {metric} {new}, champion "
                       f"{old}{where}): promoted as a refresh")
+        elif same_lineage and newer:
+            promoted = True
+            reason = (f"v{version} is champion v{previous_version}'s model refitted on newer data, evaluated on "
+                      f"seasons the as-of date moved to (same settings and code {lineage}; backtest {backtest}, "
+                      f"champion's {champion_tags.get(BACKTEST_TAG)}; trained as of {as_of}, champion as of "
+                      f"{older}; {metric} {new}, champion {old}{where}): promoted as a refresh")
         else:
             reason = f"{metric} {new} does not beat champion v{previous_version} {old}{where}: champion stays"
     if promoted:

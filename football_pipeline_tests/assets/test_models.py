@@ -209,6 +209,9 @@ def test_the_weekly_refit_of_the_same_models_refreshes_the_champion(world):
     assert int(refreshed.version) > int(world["champion"].version)
     assert refreshed.tags["trained_as_of"] == "2022-03-08"
     assert refreshed.tags["backtest_version"] == world["champion"].tags["backtest_version"]
+    # The weekly run chose its season (`auto`), the first pinned it: one backtest, two lineages.
+    assert refreshed.tags["model_lineage"].startswith("lineage-")
+    assert refreshed.tags["model_lineage"] != world["champion"].tags["model_lineage"]
 
 
 def _backtest_metadata(result) -> dict:
@@ -306,3 +309,17 @@ def test_every_family_logs_its_model_and_artifacts_to_its_own_experiment(world):
         assert run.data.tags["run_type"] == "backtest" and run.data.tags["dagster_run_id"] == result.run_id
         assert "market.rps" in run.data.metrics
         assert {a.path for a in client.list_artifacts(run_id)} == {"reliability.png", "scores.csv"}
+
+
+def test_the_lineage_follows_the_evaluation_seasons_as_set_not_as_chosen():
+    from football_pipeline.modelling.backtest import BacktestConfig
+
+    early, later = (BacktestConfig(evaluation_seasons=s) for s in (("2022-2023", "2023-2024"), ("2023-2024",)))
+    # `auto` moved the seasons: another backtest, the same lineage.
+    assert models.backtest_version(early) != models.backtest_version(later)
+    assert models.model_lineage(early, "auto") == models.model_lineage(later, "auto")
+    # Pinned seasons are part of the settings; so is everything else in the configuration.
+    assert models.model_lineage(early, "2022-2023,2023-2024") != models.model_lineage(later, "2023-2024")
+    assert models.model_lineage(early, "auto") != models.model_lineage(early, "2022-2023,2023-2024")
+    wider = BacktestConfig(evaluation_seasons=("2023-2024",), window_seasons=4)
+    assert models.model_lineage(wider, "auto") != models.model_lineage(later, "auto")

@@ -232,6 +232,35 @@ def test_a_refit_on_newer_data_refreshes_the_champion_only_on_the_same_backtest(
     assert not stays.promoted and str(tracking.champion("m").version) == "5"
 
 
+def test_a_season_turn_under_auto_evaluation_refreshes_the_champion(store):
+    """`auto` moves the evaluation seasons at a season's turn: the backtest's identity changes and the
+    two backtests share too few matches to compare (or, when a season's first matches join the one
+    before, score the shared season alike). The same lineage (settings and code) trained later takes
+    over; another lineage must still beat the champion on shared matches."""
+    versions = [tracking.log_run("ensemble", params={"i": i}, model=SoftmaxModel([i, 0, -i]),
+                                 model_name="m").registered_version for i in range(1, 5)]
+    last_season = pd.Series(0.20, index=[f"E0:2022:{k}" for k in range(380)])
+    assert tracking.promote_if_better("m", versions[0], 0.20, backtest="bt-2022", as_of="2023-08-01",
+                                      match_scores=last_season, lineage="lineage-a").promoted
+    assert _client(store).get_model_version("m", versions[0]).tags["model_lineage"] == "lineage-a"
+    # The new season's first matches beside the last one: the shared season is scored alike (a tie).
+    first_weeks = pd.concat([last_season, pd.Series(0.21, index=[f"E0:2023:{k}" for k in range(40)])])
+    tie = tracking.promote_if_better("m", versions[1], float(first_weeks.mean()), backtest="bt-2022+2023",
+                                     as_of="2023-09-18", match_scores=first_weeks, lineage="lineage-a")
+    assert tie.promoted and "refitted on newer data, evaluated on seasons the as-of date moved to" in tie.reason
+    assert tie.common_matches == 380
+    # The 100th match: the new season alone, 40 matches in common with the champion's: not comparable,
+    # and still the same model refitted.
+    alone = pd.Series(0.21, index=[f"E0:2023:{k}" for k in range(110)])
+    turn = tracking.promote_if_better("m", versions[2], 0.21, backtest="bt-2023", as_of="2023-10-23",
+                                      match_scores=alone, lineage="lineage-a")
+    assert turn.promoted and "only 40 matches in common" in turn.reason and "promoted as a refresh" in turn.reason
+    # Another lineage (changed settings or code, or pinned seasons) must beat it on shared matches.
+    other = tracking.promote_if_better("m", versions[3], 0.21, backtest="bt-other", as_of="2023-10-30",
+                                       match_scores=alone, lineage="lineage-b")
+    assert not other.promoted and str(tracking.champion("m").version) == str(versions[2])
+
+
 def test_a_challenger_is_compared_with_the_champion_on_the_matches_both_backtests_scored(store):
     versions = [tracking.log_run("ensemble", params={"i": i}, model=SoftmaxModel([i, 0, -i]),
                                  model_name="m").registered_version for i in range(1, 5)]
