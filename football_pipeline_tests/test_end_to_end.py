@@ -38,6 +38,7 @@ def test_main_job_then_sensor_tick_then_next_matchday_in_sql(data_dir: Path, mon
     out = capsys.readouterr().out
     assert "3 competition x season partitions, 0 failed runs" in out
     assert "publish: " in out and "publish: skipped" not in out
+    assert "models (E0, evaluated on 2021-2022): " in out
     champion = tracking.champion("e2e-ensemble")
     assert champion is not None
 
