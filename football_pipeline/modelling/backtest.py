@@ -124,8 +124,11 @@ def recent_evaluation_seasons(frame: pd.DataFrame, competition: str, as_of: dt.d
     before the as-of date; until then the latest earlier season with that many played matches, scored,
     and beside it the as-of season's first matches, if any, walked so that the stacks learn from them
     (the `enough_matches` check holds them to no minimum, see `short_evaluation_seasons`). A season
-    without results yet (before a season starts, or data that stops early) is left out. `frame`: matches
-    of any competitions, played or scheduled; only results dated before the as-of date count."""
+    without results yet (before a season starts, or data that stops early) is left out. With no season
+    of `minimum` played matches (a competition just loaded), the latest season with a result, or the
+    as-of season: the backtest then fails its `enough_matches` check (or refuses a first season of data)
+    with the reason. `frame`: matches of any competitions, played or scheduled; only results dated
+    before the as-of date count."""
     comp = frame[frame["competition_id"] == competition]
     played = comp[(comp["match_date"] < pd.Timestamp(as_of)) & comp["result"].isin(["H", "D", "A"])]
     counts = played.groupby("season").size().to_dict()
@@ -134,9 +137,9 @@ def recent_evaluation_seasons(frame: pd.DataFrame, competition: str, as_of: dt.d
         return (current,)
     earlier = sorted(s for s, n in counts.items() if n >= minimum and s < current)
     if not earlier:
-        found = ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())) or "none"
-        raise ValueError(f"{competition}: no season with {minimum} played matches before {as_of.isoformat()} "
-                         f"to evaluate on (played matches per season: {found})")
+        # No season to judge the models on: the latest with any result (else the as-of season) is
+        # evaluated, and the backtest's blocking checks say what is missing, as for seasons set by hand.
+        return (max((s for s in counts if s <= current), default=current),)
     return (earlier[-1], current) if counts.get(current, 0) else (earlier[-1],)
 
 

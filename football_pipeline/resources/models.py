@@ -84,10 +84,7 @@ class ModelsResource(dg.ConfigurableResource):
     def missing_history(self, matches: pd.DataFrame, as_of: dt.date | None = None) -> str | None:
         """Why the models cannot run on these matches (`data.load_matches`, any competitions; None: they
         can): no evaluation season, or too few seasons before it for the burn-in and the first window."""
-        try:
-            config = self.backtest_config(matches, as_of)
-        except ValueError as error:
-            return str(error)
+        config = self.backtest_config(matches, as_of)
         seasons = sorted(matches.loc[matches["competition_id"] == self.competition, "season"].unique())
         absent = [s for s in config.evaluation_seasons if s not in seasons]
         if absent:

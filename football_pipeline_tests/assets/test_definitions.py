@@ -96,10 +96,12 @@ def test_evaluation_seasons_follow_the_as_of_date_unless_set(monkeypatch):
     assert models.backtest_config(matches).evaluation_seasons == ("2020-2021",)
     assert models.backtest_config(matches, dt.date(2021, 9, 20)).evaluation_seasons == ("2020-2021", "2021-2022")
     assert models.missing_history(matches) is None
-    # Chosen from the data: none given is an error, and so is data with no season to evaluate on.
+    # Chosen from the data: none given is an error; data with no season to evaluate on is told why.
     with pytest.raises(ValueError, match="chosen from the matches: none given"):
         models.backtest_config()
-    assert models.missing_history(matches, dt.date(2018, 10, 1)).startswith("E0: no season with 100 played")
+    assert models.missing_history(matches, dt.date(2018, 10, 1)) == (
+        "E0 needs 2 season(s) before 2018-2019 (burn-in and training), has 0")
+    assert models.missing_history(matches.iloc[:0]) == "no E0 data for evaluation season(s) 2020-2021"
     # Two seasons of data: the first cannot be evaluated (nothing before it to train on).
     two = matches[matches["season"] >= "2020-2021"]
     assert models.missing_history(two) == "E0 needs 2 season(s) before 2020-2021 (burn-in and training), has 0"
