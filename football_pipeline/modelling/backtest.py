@@ -316,8 +316,7 @@ def strengths_walk(frame: pd.DataFrame, features: pd.DataFrame, config: Backtest
     XGBoost fit then fits only the blocks a week of results changed."""
     comp = frame[frame["competition_id"] == config.competition].sort_values(["match_date", "match_id"])
     saved = resume.mle.get("strengths", ()) if resume is not None and resume.config == repr(config) else ()
-    prints = step_fingerprints(frame, features, config, [comp["match_date"].iloc[rows].max() for _, rows in
-                                                         blocks(comp, config.cadence)]) if saved else None
+    prints = [digest for _, digest in block_fingerprints(frame, features, config, comp)] if saved else None
     return resumable_mle_walk(comp, config, lower_division(frame, config, config.strengths_lower_division),
                               prints, saved)
 
@@ -403,6 +402,14 @@ def step_fingerprints(frame: pd.DataFrame, features: pd.DataFrame, config: Backt
     return out
 
 
+def block_fingerprints(frame: pd.DataFrame, features: pd.DataFrame, config: BacktestConfig,
+                       comp: pd.DataFrame) -> list[tuple[pd.Timestamp, str]]:
+    """(last match day, `step_fingerprints` digest) of each block of `comp` (the competition's rows in
+    the walk's order) at the configured cadence."""
+    last_days = [comp["match_date"].iloc[rows].max() for _, rows in blocks(comp, config.cadence)]
+    return list(zip(last_days, step_fingerprints(frame, features, config, last_days), strict=True))
+
+
 def _resumable(checkpoint: WalkCheckpoint | None, config: BacktestConfig,
                log: Callable[[str], None]) -> tuple[WalkStep, ...]:
     if checkpoint is None:
@@ -464,10 +471,9 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     saved = _resumable(resume, config, log)
     # One digest per block of the competition (`step_fingerprints` depends only on a block's last day):
     # the ML walks' blocks, and the walk's steps, which end where a block ends.
-    every_block = blocks(comp, config.cadence)
-    last_days = [comp["match_date"].iloc[rows].max() for _, rows in every_block]
-    print_of = dict(zip(last_days, step_fingerprints(frame, features, config, last_days), strict=True))
-    block_prints = [print_of[day] for day in last_days]
+    per_block = block_fingerprints(frame, features, config, comp)
+    print_of = dict(per_block)
+    block_prints = [digest for _, digest in per_block]
     earlier_mle = resume.mle if saved else {}
     walks = {"strengths": resumable_mle_walk(comp, config, strengths_lower, block_prints,
                                              earlier_mle.get("strengths", ()))}
