@@ -11,6 +11,9 @@ from pathlib import Path
 
 from football_pipeline import settings
 
+# `backtest --seasons latest` (the default): the seasons are chosen from the data (evaluate.backtest_directory).
+LATEST_SEASONS = "latest"
+
 LOCAL_INSTANCE_YAML = """\
 # Local Dagster instance for `make run` and `make ui` (SQLite storage in this folder).
 # The deployment's instance settings are in the project's top-level dagster.yaml.
@@ -256,8 +259,11 @@ def backtest(args: argparse.Namespace) -> int:
                              warm_warmup=min(args.warmup, 200))
     data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
     try:
-        # Seasons are checked here, before the data directory is read ("2022-23" is refused at once).
-        seasons = tuple(season.strip() for season in args.seasons.split(",") if season.strip())
+        # Seasons are checked here, before the data directory is read ("2022-23" is refused at once);
+        # `latest` (the default) is chosen from the data once it is loaded.
+        latest = args.seasons.strip() == LATEST_SEASONS
+        seasons = (BacktestConfig().evaluation_seasons if latest
+                   else tuple(season.strip() for season in args.seasons.split(",") if season.strip()))
         config = BacktestConfig(competition=args.competition, evaluation_seasons=seasons,
                                 window_seasons=args.window, lower_division=args.lower_division,
                                 strengths_lower_division=args.strengths_lower_division,
@@ -265,7 +271,8 @@ def backtest(args: argparse.Namespace) -> int:
         # Progress (the load, each season's start with the time to go) on stderr; every refit with --verbose.
         result = backtest_directory(data_dir, config, Path(args.out), args.warehouse_url,
                                     log=print if args.verbose else (lambda _: None),
-                                    progress=lambda line: print(line, file=sys.stderr, flush=True))
+                                    progress=lambda line: print(line, file=sys.stderr, flush=True),
+                                    latest=latest)
     except ValueError as error:
         print(f"backtest: {error}", file=sys.stderr)
         return 2
@@ -324,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("backtest", help="walk-forward backtest of every model on a data directory -> CSV")
     p.add_argument("--data-dir", help="a directory in the bundled layout (default: $FOOTBALL_DATA_DIR or bundled)")
     p.add_argument("--competition", default="E0")
-    p.add_argument("--seasons", required=True, help="evaluation seasons, e.g. 2023-2024,2024-2025")
+    p.add_argument("--seasons", default=LATEST_SEASONS,
+                   help="evaluation seasons, e.g. 2023-2024,2024-2025; default `latest`: the competition's latest "
+                        "season in DIR with 100 results (and the next one's first matches, if it has begun)")
     p.add_argument("--out", required=True, help="CSV: date, competition, season, home_team, away_team, model, "
                                                 "p_home, p_draw, p_away, result")
     p.add_argument("--cadence", choices=["matchweek", "week", "month"], default="matchweek",

@@ -143,6 +143,19 @@ def recent_evaluation_seasons(frame: pd.DataFrame, competition: str, as_of: dt.d
     return (earlier[-1], current) if counts.get(current, 0) else (earlier[-1],)
 
 
+def latest_evaluation_seasons(frame: pd.DataFrame, competition: str,
+                              minimum: int = MIN_EVALUATION_MATCHES) -> tuple[tuple[str, ...], dt.date]:
+    """The evaluation seasons of a backtest on a data set as it stands (`football-pipeline backtest`
+    without `--seasons`): `recent_evaluation_seasons` as of the day after the competition's last result,
+    so the latest season with `minimum` results, beside it a later season's first results where one has
+    begun. Returns the seasons and that as-of date. A competition without a result cannot be evaluated."""
+    comp = frame[(frame["competition_id"] == competition) & frame["result"].isin(["H", "D", "A"])]
+    if comp.empty:
+        raise ValueError(f"{competition}: no played match to evaluate on (only fixtures, or no rows)")
+    as_of = (pd.Timestamp(comp["match_date"].max()) + pd.Timedelta(days=1)).date()
+    return recent_evaluation_seasons(frame, competition, as_of, minimum), as_of
+
+
 def short_evaluation_seasons(config: BacktestConfig, scored: dict[str, int], as_of: dt.date,
                              minimum: int = MIN_EVALUATION_MATCHES) -> list[str]:
     """The evaluation seasons too thinly scored to judge the models on (`scored`: matches scored per

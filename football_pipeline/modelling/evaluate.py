@@ -3,6 +3,7 @@ backtest) on a directory in the bundled layout, written as one CSV row per match
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tempfile
 from collections.abc import Callable, Sequence
@@ -15,7 +16,13 @@ import sqlalchemy as sa
 
 from football_pipeline.common import competitions
 from football_pipeline.modelling import data, features, metrics
-from football_pipeline.modelling.backtest import BacktestConfig, BacktestResult, run_backtest
+from football_pipeline.modelling.backtest import (
+    MIN_EVALUATION_MATCHES,
+    BacktestConfig,
+    BacktestResult,
+    latest_evaluation_seasons,
+    run_backtest,
+)
 from football_pipeline.warehouse import schema
 
 CSV_COLUMNS = ["date", "competition", "season", "home_team", "away_team", "model", "p_home", "p_draw", "p_away",
@@ -32,10 +39,13 @@ def backtest_frame(engine: sa.Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
 def backtest_directory(data_dir: Path, config: BacktestConfig, out: Path | None = None,
                        warehouse_url: str | None = None, today: dt.date | None = None,
                        log: Callable[[str], None] = print,
-                       progress: Callable[[str], None] | None = None) -> BacktestResult:
+                       progress: Callable[[str], None] | None = None,
+                       latest: bool = False) -> BacktestResult:
     """Load `data_dir`'s leagues of the competition's country (its pyramid: teams move between them,
     other countries' leagues share no team) into a scratch warehouse, then walk forward. `log` gets
-    every refit, `progress` (default: `log`) the load, the features and each season's start."""
+    every refit, `progress` (default: `log`) the load, the features and each season's start. `latest`:
+    evaluate the data's latest season with enough results instead of `config`'s seasons
+    (`backtest.latest_evaluation_seasons`; the result's config holds the seasons chosen)."""
     from football_pipeline import pipeline
     from football_pipeline.ingestion.files import discover
     from football_pipeline.warehouse import engine as engines
@@ -56,6 +66,10 @@ def backtest_directory(data_dir: Path, config: BacktestConfig, out: Path | None 
             progress(f"REFUSED {line}")
         frame, feats = backtest_frame(engine)
         progress(f"{len(frame):,} matches, {feats.shape[1]} features")
+        if latest:
+            seasons, as_of = latest_evaluation_seasons(frame, config.competition)
+            config = dataclasses.replace(config, evaluation_seasons=seasons)
+            progress(f"Evaluating {config.competition} {', '.join(seasons)}: {latest_reason(frame, config.competition, seasons, as_of)}")
         result = run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES, config, log=log,
                               progress=progress)
         names = team_names(engine)
@@ -63,6 +77,20 @@ def backtest_directory(data_dir: Path, config: BacktestConfig, out: Path | None 
     if out is not None:
         write_csv(result.predictions, names, out)
     return result
+
+
+def latest_reason(frame: pd.DataFrame, competition: str, seasons: Sequence[str], as_of: dt.date) -> str:
+    """Why `latest_evaluation_seasons` chose `seasons`, in words (the CLI's progress line)."""
+    played = frame[(frame["competition_id"] == competition) & frame["result"].isin(["H", "D", "A"])]
+    counts = played.groupby("season").size()
+    scored = ", ".join(f"{season} {counts.get(season, 0)}" for season in seasons)
+    last = as_of - dt.timedelta(days=1)
+    if len(seasons) > 1:
+        return (f"the latest season with {MIN_EVALUATION_MATCHES} results, and the next one's first matches "
+                f"(results: {scored}; the last on {last})")
+    if counts.get(seasons[0], 0) >= MIN_EVALUATION_MATCHES:
+        return f"the latest season with {MIN_EVALUATION_MATCHES} results ({scored}; the last on {last})"
+    return f"no season has {MIN_EVALUATION_MATCHES} results, the latest with any ({scored}; the last on {last})"
 
 
 def team_names(engine: sa.Engine) -> dict[str, str]:

@@ -25,6 +25,7 @@ from football_pipeline.modelling.backtest import (
     BacktestConfig,
     WalkCheckpoint,
     blocks,
+    latest_evaluation_seasons,
     lower_division,
     merge_fixture_blocks,
     mle_walk,
@@ -364,6 +365,26 @@ def test_auto_evaluation_follows_the_as_of_date():
         run_backtest(frame, features.build_features(frame), [], [],
                      BacktestConfig(evaluation_seasons=recent_evaluation_seasons(frame, "E0", dt.date(2018, 10, 1)),
                                     **FAST))
+
+
+def test_latest_evaluation_follows_the_datas_last_result():
+    frame = real_frame()  # E0 2018-19 .. 2021-22, every result known
+    # Complete data: its last season, as of the day after its last match (22 May 2022).
+    assert latest_evaluation_seasons(frame, "E0") == (("2021-2022",), dt.date(2022, 5, 23))
+    # Data that stops early in a season: the season before, scored beside the new one's first matches.
+    opening = data.split_as_of(frame, dt.date(2021, 9, 20))
+    seasons, as_of = latest_evaluation_seasons(opening, "E0")
+    assert seasons == ("2020-2021", "2021-2022") and as_of == dt.date(2021, 9, 20)  # last result: 19 Sept
+    # A season that has its 100th result: that season alone, whatever fixtures follow.
+    hundredth = frame[frame["season"] == "2021-2022"]["match_date"].iloc[99]
+    assert latest_evaluation_seasons(data.split_as_of(frame, (hundredth + pd.Timedelta(days=1)).date()),
+                                     "E0")[0] == ("2021-2022",)
+    # Fixtures only (or another league's rows): nothing to evaluate on, said before any walk.
+    with pytest.raises(ValueError, match="SP1: no played match to evaluate on"):
+        latest_evaluation_seasons(frame, "SP1")
+    fixtures = frame.assign(result=None, home_goals=np.nan, away_goals=np.nan)
+    with pytest.raises(ValueError, match="E0: no played match"):
+        latest_evaluation_seasons(fixtures, "E0")
 
 
 def test_only_the_as_of_seasons_first_matches_beside_a_scored_season_may_be_few():

@@ -25,8 +25,8 @@ def run(tmp_path_factory):
     out = data_dir.parent / "predictions.csv"
     progress = io.StringIO()
     with contextlib.redirect_stderr(progress):
-        code = cli.main(["backtest", "--data-dir", str(data_dir), "--competition", "E0", "--seasons", "2021-2022",
-                         "--out", str(out), *SMALL])
+        # No --seasons: the latest season in the directory with 100 results, 2021-22.
+        code = cli.main(["backtest", "--data-dir", str(data_dir), "--competition", "E0", "--out", str(out), *SMALL])
     return code, pd.read_csv(out), progress.getvalue()
 
 
@@ -67,6 +67,9 @@ def test_progress_on_stderr_and_only_the_competitions_country_loaded(run):
     _, _, progress = run
     lines = progress.splitlines()
     assert any(line.startswith("Loaded 4 partitions (E0) from ") for line in lines), progress
+    # The seasons chosen from the data, and why.
+    assert ("Evaluating E0 2021-2022: the latest season with 100 results (2021-2022 380; the last on 2022-05-22)"
+            in lines), progress
     # Each season's start, with the refits left and, once some are done, the time to go.
     burn_in = next(line for line in lines if line.startswith("E0 2020-2021: refit 1 of "))
     evaluation = next(line for line in lines if line.startswith("E0 2021-2022: refit "))
