@@ -608,7 +608,7 @@ def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,
                record: list[StackStep] | None = None) -> dict[dt.date, float]:
     """The stacks' walk over `oos` (the base models' out-of-sample probabilities, filled in place): at
     each refit date of an evaluation season, each stack is fitted on the predictions made before that
-    date and predicts the block. The base models' predictions of a block never depend on a stack, so
+    date and predicts the block (the fixtures after the last result: one block, `merge_fixture_blocks`). The base models' predictions of a block never depend on a stack, so
     this pass after theirs gives what interleaving would, and it can be replayed on a saved `oos`.
     `resume`: an earlier walk's blocks, taken over in order while the block (its date and matches) is
     the same and ends before `unchanged_before`, the first day whose base-model predictions were not
@@ -618,12 +618,14 @@ def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,
     names = {f"{name}_{column}" for name in stacks for column in P}
     seconds: dict[dt.date, float] = {}
     taking_over = bool(resume) and unchanged_before is not None
-    k = -1
-    for start, rows in blocks(comp, config.cadence):
+    # The blocks of fixtures in a row are one step, as for the base models: no result comes in between,
+    # so each would fit the stacks on the same history (its weights only scaled by the later date).
+    evaluated = [(start, rows) for start, rows in blocks(comp, config.cadence)
+                 if comp["season"].iat[rows[0]] in config.evaluation_seasons]
+    steps = merge_fixture_blocks(evaluated, comp["result"].isin(["H", "D", "A"]).to_numpy(),
+                                 comp["season"].to_numpy())
+    for k, (start, rows) in enumerate(steps):
         part = comp.iloc[rows]
-        if part["season"].iat[0] not in config.evaluation_seasons:
-            continue
-        k += 1
         ids = tuple(part["match_id"].astype(str))
         taking_over = taking_over and k < len(resume) and (resume[k].refit_date, resume[k].match_ids) == (
             start.date(), ids) and part["match_date"].max() < unchanged_before
