@@ -608,8 +608,9 @@ def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,
                record: list[StackStep] | None = None) -> dict[dt.date, float]:
     """The stacks' walk over `oos` (the base models' out-of-sample probabilities, filled in place): at
     each refit date of an evaluation season, each stack is fitted on the predictions made before that
-    date and predicts the block (the fixtures after the last result: one block, `merge_fixture_blocks`). The base models' predictions of a block never depend on a stack, so
-    this pass after theirs gives what interleaving would, and it can be replayed on a saved `oos`.
+    date and predicts the block (the fixtures after the last result: one block, `merge_fixture_blocks`).
+    The base models' predictions of a block never depend on a stack, so this pass after theirs gives
+    what interleaving would, and it can be replayed on a saved `oos`.
     `resume`: an earlier walk's blocks, taken over in order while the block (its date and matches) is
     the same and ends before `unchanged_before`, the first day whose base-model predictions were not
     taken over from that walk (so everything the stacks fitted and predicted on is as it was then).

@@ -69,7 +69,8 @@ def backtest_directory(data_dir: Path, config: BacktestConfig, out: Path | None 
         if latest:
             seasons, as_of = latest_evaluation_seasons(frame, config.competition)
             config = dataclasses.replace(config, evaluation_seasons=seasons)
-            progress(f"Evaluating {config.competition} {', '.join(seasons)}: {latest_reason(frame, config.competition, seasons, as_of)}")
+            why = latest_reason(frame, config.competition, seasons, as_of)
+            progress(f"Evaluating {config.competition} {', '.join(seasons)}: {why}")
         result = run_backtest(frame, feats, features.FEATURES, features.MARKET_FEATURES, config, log=log,
                               progress=progress)
         names = team_names(engine)

@@ -1,12 +1,17 @@
-"""The hindsight pool: the bound the benchmark prints for what pooling the ensemble's members can reach."""
+"""The hindsight pool: the bound the benchmark prints for what pooling the ensemble's members can reach;
+the CLI's account of the seasons it chose."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from football_pipeline.modelling import evaluate
+from football_pipeline.modelling import data, evaluate
+from football_pipeline.modelling.backtest import latest_evaluation_seasons
+from football_pipeline_tests.modelling.test_data import real_frame
 
 
 def _long(n: int = 800, seed: int = 0) -> pd.DataFrame:
@@ -41,3 +46,21 @@ def test_matches_a_member_missed_or_without_a_result_are_left_out():
     assert evaluate.hindsight_pool(long, ["noise", "market_pre_match"], "market_pre_match").n == 197
     with pytest.raises(ValueError, match="reference"):
         evaluate.hindsight_pool(long, ["noise"], "market_pre_match")
+
+
+
+def test_the_cli_says_why_it_chose_the_latest_seasons():
+    frame = real_frame()  # E0 2018-19 .. 2021-22
+    opening = data.split_as_of(frame, dt.date(2021, 9, 20))
+    begun = int(opening.loc[opening["season"] == "2021-2022", "result"].notna().sum())
+    assert 0 < begun < 100
+    seasons, as_of = latest_evaluation_seasons(opening, "E0")
+    assert evaluate.latest_reason(opening, "E0", seasons, as_of) == (
+        "the latest season with 100 results, and the next one's first matches "
+        f"(results: 2020-2021 380, 2021-2022 {begun}; the last on 2021-09-19)")
+    # Data of one season that stops after a few weeks: no season to judge on, said so.
+    first = data.split_as_of(frame[frame["season"] == "2018-2019"], dt.date(2018, 9, 1))
+    seasons, as_of = latest_evaluation_seasons(first, "E0")
+    assert seasons == ("2018-2019",)
+    assert evaluate.latest_reason(first, "E0", seasons, as_of).startswith(
+        "no season has 100 results, the latest with any (2018-2019 ")
