@@ -232,6 +232,13 @@ def merge_fixture_blocks(steps: list[tuple[pd.Timestamp, np.ndarray]], played: n
     return out
 
 
+def walk_steps(comp: pd.DataFrame, cadence: str, seasons) -> list[tuple[pd.Timestamp, np.ndarray]]:
+    """The steps the walk refits at (the base models' and the stacks' alike): the blocks of `seasons` of
+    `comp` (one competition) at the cadence, the fixtures in a row of a season merged into one."""
+    return merge_fixture_blocks([b for b in blocks(comp, cadence) if comp["season"].iat[b[1][0]] in seasons],
+                                comp["result"].isin(["H", "D", "A"]).to_numpy(), comp["season"].to_numpy())
+
+
 def lower_division(frame: pd.DataFrame, config: BacktestConfig, enabled: bool | None = None) -> pd.DataFrame | None:
     """The matches in `frame` of the division below `config.competition` (None: switched off, no such
     division, or none of its matches loaded). `enabled` defaults to `config.lower_division` (the Bayesian
@@ -519,8 +526,7 @@ def run_backtest(frame: pd.DataFrame, features: pd.DataFrame, feature_names: lis
     fits = []
     base = [m for m in BASE_MODELS if config.bayesian or m != BAYES]
     stacks = {name: models for name, models in STACKS.items() if config.bayesian or BAYES not in models}
-    steps = merge_fixture_blocks([b for b in blocks(comp, config.cadence) if comp["season"].iat[b[1][0]] in run_seasons],
-                                 played.to_numpy(), comp["season"].to_numpy())
+    steps = walk_steps(comp, config.cadence, run_seasons)
     prints = [print_of[comp["match_date"].iloc[rows].max()] for _, rows in steps]
     kept: list[WalkStep] = []
     taking_over = bool(saved)
@@ -619,13 +625,9 @@ def stack_walk(comp: pd.DataFrame, oos: pd.DataFrame, config: BacktestConfig,
     names = {f"{name}_{column}" for name in stacks for column in P}
     seconds: dict[dt.date, float] = {}
     taking_over = bool(resume) and unchanged_before is not None
-    # The blocks of fixtures in a row are one step, as for the base models: no result comes in between,
-    # so each would fit the stacks on the same history (its weights only scaled by the later date).
-    evaluated = [(start, rows) for start, rows in blocks(comp, config.cadence)
-                 if comp["season"].iat[rows[0]] in config.evaluation_seasons]
-    steps = merge_fixture_blocks(evaluated, comp["result"].isin(["H", "D", "A"]).to_numpy(),
-                                 comp["season"].to_numpy())
-    for k, (start, rows) in enumerate(steps):
+    # The base models' steps of the evaluation seasons: the blocks of fixtures in a row are one step, as
+    # each would fit the stacks on the same history (its weights only scaled by the later date).
+    for k, (start, rows) in enumerate(walk_steps(comp, config.cadence, config.evaluation_seasons)):
         part = comp.iloc[rows]
         ids = tuple(part["match_id"].astype(str))
         taking_over = taking_over and k < len(resume) and (resume[k].refit_date, resume[k].match_ids) == (
