@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from football_pipeline import settings
+from football_pipeline.common import competitions
 from football_pipeline.common.seasons import Season
 from football_pipeline.common.teams import Vocabulary
 from football_pipeline.ingestion import companions, fbref, football_data, understat
@@ -36,7 +37,7 @@ from football_pipeline.ingestion.files import (
 )
 from football_pipeline.ingestion.records import Rejection
 from football_pipeline.quality.validate import ValidatedFile, validate
-from football_pipeline.warehouse import build, load, migrate, reference, schema
+from football_pipeline.warehouse import build, load, migrate, reference, resolve, schema
 
 # Bump when parsing, validation or the canonical build change what a file loads as: files whose
 # fingerprint changes are reloaded by a no-change re-run.
@@ -55,16 +56,19 @@ class SourceResult:
     fingerprint: str
     validated: ValidatedFile | None = None
     error: str | None = None
+    refused: str | None = None  # refused when the partition's teams were resolved (warehouse.resolve)
 
     @property
     def usable(self) -> bool:
-        return self.validated is not None and not self.validated.blocked
+        return self.validated is not None and not self.validated.blocked and self.refused is None
 
     def problem(self) -> str | None:
         if self.error:
             return self.error
         if self.validated is not None and self.validated.blocked:
             return f"{self.path}: blocking check(s) failed: " + " | ".join(self.validated.blocking_reasons())
+        if self.refused:
+            return self.refused if self.refused.startswith(self.path) else f"{self.path}: {self.refused}"
         return None
 
     def record(self) -> load.FileRecord:
@@ -143,36 +147,78 @@ def unchanged(engine: sa.Engine, competition_id: str, season: str, fingerprints:
     return bool(fingerprints) and loaded == fingerprints
 
 
-def prepare(competition_id: str, season: str, results: Iterable[SourceResult]) -> tuple[build.PartitionRows | None,
-                                                                                     list[str]]:
-    """The canonical rows of a partition, or the problems that stop it from loading (no database)."""
+def fatal_problems(results: Iterable[SourceResult]) -> list[str]:
+    """What keeps a partition as it was: its primary source failing (football-data, when it has a file),
+    or every source failing. A secondary source's failure is that source's alone."""
     results = list(results)
     problems = [p for p in (r.problem() for r in results) if p]
-    if problems:
-        return None, problems
-    by_source = {r.file.source: r.validated for r in results}
-    return build.build(competition_id, season, by_source.get(FOOTBALL_DATA), by_source.get(UNDERSTAT),
-                       by_source.get(FBREF)), []
+    primary = [r for r in results if r.file.source == resolve.PRIMARY]
+    if any(not r.usable for r in primary) or not any(r.usable for r in results):
+        return problems
+    return []
+
+
+def prepare(competition_id: str, season: str, results: Iterable[SourceResult], vocabulary: Vocabulary | None = None,
+            known: resolve.Context | None = None, resolution: resolve.Resolution | None = None,
+            ) -> tuple[build.PartitionRows | None, list[str]]:
+    """The canonical rows of a partition (no database), with the problems seen; rows None when the
+    problems keep the partition as it was. Unknown spellings are resolved first (`warehouse.resolve`):
+    a secondary file whose spellings cannot be resolved is left out (its result marked refused)."""
+    results = list(results)
+    fatal = fatal_problems(results)
+    if fatal:
+        return None, fatal
+    files = {r.file.source: r.validated for r in results if r.usable}
+    if resolution is None:
+        resolution = resolve.resolve(competition_id, season, files, vocabulary or Vocabulary.load(), known)
+    for result in results:
+        if result.file.source in resolution.refused and result.usable:
+            result.refused = resolution.refused[result.file.source]
+    fatal = fatal_problems(results)
+    if fatal:
+        return None, fatal
+    files = {r.file.source: r.validated for r in results if r.usable}
+    resolve.apply(files, resolution)
+    rows = build.build(competition_id, season, files.get(FOOTBALL_DATA), files.get(UNDERSTAT), files.get(FBREF))
+    rows.resolution = resolution
+    return rows, [p for p in (r.problem() for r in results) if p]
+
+
+def learned_vocabulary(engine: sa.Engine, vocabulary: Vocabulary | None = None) -> Vocabulary:
+    """The curated vocabulary plus what earlier loads decided (`team_resolutions`)."""
+    return resolve.learned(engine, vocabulary or Vocabulary.load())
 
 
 def load_sources(
     engine: sa.Engine, competition_id: str, season: str, results: Iterable[SourceResult], *,
-    allow_shrink: bool = False, rows: build.PartitionRows | None = None,
+    allow_shrink: bool = False, rows: build.PartitionRows | None = None, vocabulary: Vocabulary | None = None,
 ) -> tuple[load.LoadResult | None, build.PartitionRows | None, list[str]]:
-    """Load a partition from its read sources. Unusable sources are recorded (raw bytes, quarantine)
-    and leave the warehouse as it was; returns the load, the rows built and the problems seen."""
+    """Load a partition from its read sources. Unknown team spellings are resolved against the warehouse
+    (last season's clubs, stored decisions) and the decisions stored with the load. Unusable sources
+    are recorded (raw bytes, quarantine); only the primary source's failure (or every source's) leaves
+    the warehouse as it was. Returns the load (None when nothing loaded), the rows, the problems seen."""
     results = list(results)
-    if rows is None:
-        rows, problems = prepare(competition_id, season, results)
+    vocabulary = learned_vocabulary(engine, vocabulary)
+    problems = fatal_problems(results)
+    if not problems:
+        files = {r.file.source: r.validated for r in results if r.usable}
+        resolution = resolve.resolve(competition_id, season, files, vocabulary,
+                                     resolve.context(engine, competition_id, season))
+        if rows is None or resolution.refused or any(resolution.mapping.values()):
+            rows, problems = prepare(competition_id, season, results, vocabulary, resolution=resolution)
+        else:
+            rows.resolution = resolution
+            problems = [p for p in (r.problem() for r in results) if p]
     else:
-        problems = []
-    if problems:
+        rows = None
+    if rows is None:
         for result in results:
             if not result.usable:
                 load.record_unloaded(engine, competition_id, season, result.record())
         return None, None, problems
+    rows.reference = resolve.reference_rows(rows, vocabulary)
     loaded = load.load_partition(engine, rows, [r.record() for r in results], allow_shrink=allow_shrink)
-    return loaded, rows, []
+    return loaded, rows, problems
 
 
 @dataclass
@@ -182,6 +228,8 @@ class DirectorySummary:
     loaded: int = 0
     unchanged: int = 0
     refused: list[str] = field(default_factory=list)
+    sources_left_out: list[str] = field(default_factory=list)  # a secondary file refused, the partition loaded
+    teams_resolved: list[str] = field(default_factory=list)  # decisions on spellings the vocabulary lacked
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     quarantined: int = 0
     seconds: float = 0.0
@@ -191,7 +239,9 @@ def _read_partition(args: tuple) -> tuple[str, str, list[SourceResult], build.Pa
     """Worker step: everything short of the database (parse, validate, build)."""
     competition_id, season_key, files, data_dir, vocabulary, today, dialect = args
     results = [read_source(f, data_dir, vocabulary, today) for f in files]
-    rows, _ = prepare(competition_id, season_key, results)
+    usable = [r.validated for r in results if r.usable]
+    # Spellings the vocabulary lacks are decided in the loading process, which sees the warehouse.
+    rows = None if resolve.needs_resolution(usable) else prepare(competition_id, season_key, results, vocabulary)[0]
     if rows is not None and dialect == "postgresql":
         rows.copy_texts = {name: load.copy_text(schema.metadata.tables[name], frame)
                            for name, frame in rows.tables().items()}
@@ -200,20 +250,26 @@ def _read_partition(args: tuple) -> tuple[str, str, list[SourceResult], build.Pa
 
 def load_directory(
     engine: sa.Engine, data_dir: Path, *, skip_unchanged: bool = True, workers: int = 1,
-    today: dt.date | None = None, only: set[tuple[str, str]] | None = None,
+    today: dt.date | None = None, only: set[tuple[str, str]] | None = None, vocabulary_dir: Path | None = None,
 ) -> DirectorySummary:
     """Migrate, load the reference tables, then every partition found in `data_dir`."""
     started = time.perf_counter()
     migrate.upgrade(engine)
-    vocabulary = Vocabulary.load([data_dir])
-    reference.load_reference(engine, vocabulary)
+    vocabulary = Vocabulary.load([data_dir], base=vocabulary_dir)
+    # The bundled reference up front; a data dir's own teams and aliases are written with the partitions
+    # that load (in their transaction), so a refused directory leaves none of its rows behind.
+    reference.load_reference(engine, Vocabulary.load(base=vocabulary_dir))
+    vocabulary = learned_vocabulary(engine, vocabulary)
     summary = DirectorySummary(str(data_dir))
     grouped: dict[tuple[str, str], list[SourceFile]] = defaultdict(list)
     for file in discover(data_dir):
         grouped[(file.competition_id, file.season.key)].append(file)
     loaded_now = load.loaded_fingerprints(engine) if skip_unchanged else {}
     todo = []
-    for (competition_id, season_key), files in sorted(grouped.items()):
+    # Season by season, divisions from the top, so that last season's clubs are known when a new
+    # spelling is resolved.
+    order = sorted(grouped.items(), key=lambda item: (item[0][1], _tier(item[0][0]), item[0][0]))
+    for (competition_id, season_key), files in order:
         if only is not None and (competition_id, season_key) not in only:
             continue
         summary.partitions += 1
@@ -229,24 +285,31 @@ def load_directory(
         context = multiprocessing.get_context("forkserver") if "jax" in sys.modules else None
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             read = pool.map(_read_partition, todo, chunksize=2)
-            _load_all(engine, read, summary)
+            _load_all(engine, read, summary, vocabulary)
     else:
-        _load_all(engine, map(_read_partition, todo), summary)
+        _load_all(engine, map(_read_partition, todo), summary, vocabulary)
     migrate.refresh_aggregates(engine)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _load_all(engine: sa.Engine, read: Iterable[tuple], summary: DirectorySummary) -> None:
+def _tier(competition_id: str) -> int:
+    return competitions.BY_ID[competition_id].tier if competition_id in competitions.BY_ID else 99
+
+
+def _load_all(engine: sa.Engine, read: Iterable[tuple], summary: DirectorySummary, vocabulary: Vocabulary) -> None:
     for competition_id, season_key, results, rows in read:
         try:
-            loaded, _, problems = load_sources(engine, competition_id, season_key, results, rows=rows)
+            loaded, built, problems = load_sources(engine, competition_id, season_key, results, rows=rows,
+                                                   vocabulary=vocabulary)
         except load.LoadRefused as refused:
             summary.refused.append(str(refused))
             continue
-        if problems:
+        if loaded is None:
             summary.refused.extend(problems)
             continue
+        summary.sources_left_out.extend(problems)
+        summary.teams_resolved.extend(built.resolution.summary() if built.resolution else [])
         summary.loaded += 1
         summary.quarantined += loaded.quarantined
         for table, count in loaded.rows.items():

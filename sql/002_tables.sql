@@ -359,3 +359,24 @@ CREATE TABLE IF NOT EXISTS team_match_stats (
 CREATE INDEX IF NOT EXISTS ix_team_match_stats_competition_id_season ON team_match_stats (competition_id, season);
 
 COMMENT ON COLUMN team_match_stats.possession IS 'percent, from the FBref match report';
+
+CREATE TABLE IF NOT EXISTS team_resolutions (
+	source VARCHAR(16) NOT NULL,
+	country VARCHAR(3) NOT NULL,
+	alias TEXT NOT NULL,
+	team_id VARCHAR(64) NOT NULL,
+	decision VARCHAR(16) NOT NULL,
+	evidence TEXT NOT NULL,
+	first_seen_file TEXT NOT NULL,
+	competition_id VARCHAR(8) NOT NULL,
+	season VARCHAR(9) NOT NULL,
+	decided_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL,
+	accepted_at TIMESTAMP WITH TIME ZONE,
+	CONSTRAINT pk_team_resolutions PRIMARY KEY (source, country, alias),
+	CONSTRAINT fk_team_resolutions_team_id_teams FOREIGN KEY(team_id) REFERENCES teams (team_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_team_resolutions_team_id ON team_resolutions (team_id);
+
+COMMENT ON COLUMN team_resolutions.decision IS 'new_team | renamed | shared_matches';
+COMMENT ON COLUMN team_resolutions.accepted_at IS 'when a person accepted it into the curated files';

@@ -15,7 +15,7 @@ DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'football_reader') THEN
         EXECUTE format('GRANT USAGE ON SCHEMA %I TO football_reader', current_schema());
-        GRANT SELECT ON competitions, teams, team_aliases, matches, team_match_stats, odds, xg, elo_ratings, lineups, shots,
+        GRANT SELECT ON competitions, teams, team_aliases, team_resolutions, matches, team_match_stats, odds, xg, elo_ratings, lineups, shots,
                         predictions, publish_log, model_performance, match_features, team_stats_monthly, team_season_stats
             TO football_reader;
     END IF;

@@ -5,4 +5,4 @@ CREATE TABLE IF NOT EXISTS alembic_version (
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 INSERT INTO alembic_version (version_num)
-SELECT '0006' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);
+SELECT '0007' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -10,7 +10,8 @@ from football_pipeline import partitions, pipeline
 from football_pipeline.assets.ingestion import FBREF_KEY, FOOTBALL_DATA_KEY, UNDERSTAT_KEY
 from football_pipeline.ingestion import clubelo
 from football_pipeline.resources import SourceFilesResource, WarehouseResource
-from football_pipeline.warehouse import integrity, load, migrate, reference
+from football_pipeline.common.teams import Vocabulary
+from football_pipeline.warehouse import integrity, load, migrate, reference, review
 
 TEAMS_KEY = dg.AssetKey(["warehouse", "teams"])
 MATCHES_KEY = dg.AssetKey(["warehouse", "matches"])
@@ -31,10 +32,22 @@ class WarehouseLoadConfig(dg.Config):
 
 @dg.asset(key=TEAMS_KEY, group_name="warehouse", kinds={"sql"})
 def teams(context: dg.AssetExecutionContext, sources: SourceFilesResource, warehouse: WarehouseResource):
-    """Competitions, canonical teams and every source's spellings of them (teams, team_aliases)."""
-    counts = reference.load_reference(warehouse.engine(), sources.vocabulary())
+    """Competitions, canonical teams and every source's spellings of them (teams, team_aliases).
+
+    The curated (bundled) vocabulary; a data dir's own teams.csv/team_aliases.csv rows, and the clubs
+    and spellings the open vocabulary decided, are written with the partitions that load them, in their
+    transaction. The metadata lists those decisions for review."""
+    engine = warehouse.engine()
+    sources.vocabulary()  # a data dir's files that contradict the bundled ones are refused here, named
+    counts = reference.load_reference(engine, Vocabulary.load())
+    pending = review.decisions(engine)
+    table = "| competition | season | source | spelling | team | decision | evidence |\n|---|---|---|---|---|---|---|\n"
+    table += "\n".join(f"| {r['competition_id']} | {r['season']} | {r['source']} | {r['alias']} | {r['team_id']} | "
+                       f"{r['decision']} | {str(r['evidence'])[:160]} |" for r in pending[:100])
     return dg.MaterializeResult(metadata={**{k: dg.MetadataValue.int(v) for k, v in counts.items()},
-                                          "warehouse": warehouse.describe()})
+                                          "warehouse": warehouse.describe(),
+                                          "decisions_to_review": dg.MetadataValue.int(len(pending)),
+                                          "decisions": dg.MetadataValue.md(table if pending else "none")})
 
 
 @dg.multi_asset(
@@ -51,8 +64,13 @@ def teams(context: dg.AssetExecutionContext, sources: SourceFilesResource, wareh
                           description="Every match's teams and competition exist; every odds, xG and "
                                       "team-match row belongs to a match of the partition."),
         dg.AssetCheckSpec("sources_available", asset=MATCHES_KEY,
-                          description="Every source that has loaded this partition before could be read now; "
-                                      "if one could not, the partition is left as it was."),
+                          description="Every source of the partition could be read and used now; a secondary "
+                                      "file refused (e.g. spellings not resolved) is left out and named here, "
+                                      "and a source that loaded this partition before keeps it as it was."),
+        dg.AssetCheckSpec("teams_resolved", asset=MATCHES_KEY,
+                          description="Club spellings the curated vocabulary lacked, and what the load decided: "
+                                      "a new club, a new spelling of an absent expected club, or the club whose "
+                                      "matches a secondary source shares (with the evidence)."),
         dg.AssetCheckSpec("cross_source_agreement", asset=MATCHES_KEY,
                           description="football-data, Understat and FBref agree on each shared match's score and "
                                       "date (within a day); disagreements are listed."),
@@ -66,6 +84,7 @@ def partition_tables(
     understat: Any,
     fbref: Any,
     warehouse: WarehouseResource,
+    sources: SourceFilesResource,
 ):
     """Load one competition x season into matches, team_match_stats, odds and xg in one transaction."""
     competition_id, season = partitions.split(context.partition_key)
@@ -73,13 +92,15 @@ def partition_tables(
     inputs = [r for r in (football_data, understat, fbref) if r is not None]
     unavailable = [r for r in inputs if isinstance(r, pipeline.Unavailable)]
     results = [r for r in inputs if isinstance(r, pipeline.SourceResult)]
-    problems = [p for p in (r.problem() for r in results) if p]
+    problems = pipeline.fatal_problems(results)
     if problems:
         raise dg.Failure(description=f"{competition_id} {season}: not loaded, the warehouse is unchanged. "
                                      + " | ".join(problems))
     held = load.held_sources(engine, competition_id, season.key)
     missing = [u for u in unavailable if held.get(u.source)]
     status, counts, findings = "no source files for this partition: warehouse unchanged", {}, []
+    decisions: list[str] = []
+    left_out: list[str] = []
     if missing:
         status = "kept as it was: " + "; ".join(f"{u.source} unavailable ({u.reason})" for u in missing)
         results = []
@@ -87,14 +108,20 @@ def partition_tables(
         prints = {r.file.source: r.fingerprint for r in results}
         if not config.force and pipeline.unchanged(engine, competition_id, season.key, prints):
             status = "unchanged since the last load: nothing written"
-            rows, _ = pipeline.prepare(competition_id, season.key, results)
+            rows, left_out = pipeline.prepare(competition_id, season.key, results,
+                                              pipeline.learned_vocabulary(engine, sources.vocabulary()))
             findings = rows.findings + [c.reason for rejected in rows.conflicts.values() for c in rejected]
         else:
             try:
-                loaded, rows, _ = pipeline.load_sources(engine, competition_id, season.key, results,
-                                                        allow_shrink=config.allow_shrink)
+                loaded, rows, left_out = pipeline.load_sources(engine, competition_id, season.key, results,
+                                                               allow_shrink=config.allow_shrink,
+                                                               vocabulary=sources.vocabulary())
             except load.LoadRefused as refused:
                 raise dg.Failure(description=str(refused)) from refused
+            if loaded is None:
+                raise dg.Failure(description=f"{competition_id} {season}: not loaded, the warehouse is unchanged. "
+                                             + " | ".join(left_out))
+            decisions = rows.resolution.summary() if rows.resolution else []
             migrate.refresh_aggregates(engine)
             status, counts = "loaded", loaded.rows
             findings = rows.findings + [c.reason for rejected in rows.conflicts.values() for c in rejected]
@@ -105,11 +132,20 @@ def partition_tables(
         if name in counts:
             metadata["rows"] = dg.MetadataValue.int(counts[name])
         yield dg.MaterializeResult(asset_key=["warehouse", name], metadata=metadata)
+    missing_sources = [f"{u.source}: {u.reason}" for u in unavailable] + left_out
     yield dg.AssetCheckResult(
-        asset_key=MATCHES_KEY, check_name="sources_available", passed=not unavailable,
+        asset_key=MATCHES_KEY, check_name="sources_available", passed=not missing_sources,
         severity=dg.AssetCheckSeverity.WARN,
-        description="; ".join(f"{u.source}: {u.reason}" for u in unavailable) or None,
-        metadata={"status": status},
+        description="; ".join(missing_sources) or None,
+        metadata={"status": status, "left_out": "\n".join(left_out) or "none"},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=MATCHES_KEY, check_name="teams_resolved", passed=not decisions,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=("; ".join(decisions)[:2000] or None),
+        metadata={"decisions": dg.MetadataValue.int(len(decisions)),
+                  "details": "\n".join(decisions) or "none",
+                  "review": "football-pipeline teams review (accept with: football-pipeline teams accept DIR)"},
     )
     orphans = integrity.orphans(engine, competition_id, season.key)
     yield dg.AssetCheckResult(

@@ -16,12 +16,21 @@ import pandas as pd
 import pandera.pandas as pa
 
 from football_pipeline.common import competitions
-from football_pipeline.common.teams import Vocabulary
+from football_pipeline.common.teams import Vocabulary, normalise
 from football_pipeline.ingestion.files import FBREF, FOOTBALL_DATA, UNDERSTAT, SourceFileError
 from football_pipeline.ingestion.records import ParsedFile, Rejection
 from football_pipeline.quality import schemas
 
 ERROR, WARN = "ERROR", "WARN"
+PROVISIONAL = "?"  # team ids starting with it are spellings awaiting resolution at load
+
+
+def provisional_id(spelling: str) -> str:
+    return PROVISIONAL + normalise(spelling)
+
+
+def is_provisional(team_id: object) -> bool:
+    return isinstance(team_id, str) and team_id.startswith(PROVISIONAL)
 MAX_REJECT_FRACTION = 0.05
 OUTLIER_Z = 6.0
 
@@ -29,7 +38,8 @@ CHECKS: dict[str, dict[str, str]] = {
     FOOTBALL_DATA: {
         "file_complete": "The file is whole (not cut off mid-row) and a finished season has all its matches.",
         "schema": "Required columns present; dates, scores, statistics and odds parse as their types.",
-        "teams_known": "Every team spelling maps to a canonical team (add unknown ones to team_aliases.csv).",
+        "teams_known": "Every team spelling is known, or resolved at load (new club, or the club whose matches "
+                       "it shares); two spellings of one file mapping to one club block.",
         "value_ranges": "Goals 0-20, statistics within physical limits, odds above 1.0, overround in sane bounds.",
         "consistency": "FTR/HTR agree with the scores, half-time goals do not exceed full-time goals, "
                        "shots on target do not exceed shots, no team plays itself.",
@@ -40,7 +50,8 @@ CHECKS: dict[str, dict[str, str]] = {
     UNDERSTAT: {
         "file_complete": "A finished season has all its matches.",
         "schema": "The JSON layout is Understat's; every record has its keys and typed values.",
-        "teams_known": "Every team spelling maps to a canonical team (add unknown ones to team_aliases.csv).",
+        "teams_known": "Every team spelling is known, or resolved at load (new club, or the club whose matches "
+                       "it shares); two spellings of one file mapping to one club block.",
         "value_ranges": "Goals 0-20, xG 0-10, forecast probabilities 0-1.",
         "consistency": "Completed matches carry goals and xG; no team plays itself.",
         "temporal": "Every date inside the season; no completed match dated in the future.",
@@ -50,7 +61,8 @@ CHECKS: dict[str, dict[str, str]] = {
     FBREF: {
         "file_complete": "The page is whole (not cut off) and a finished season has all its matches.",
         "schema": "The schedule table and its columns are FBref's; dates, scores and numbers parse.",
-        "teams_known": "Every team spelling maps to a canonical team (add unknown ones to team_aliases.csv).",
+        "teams_known": "Every team spelling is known, or resolved at load (new club, or the club whose matches "
+                       "it shares); two spellings of one file mapping to one club block.",
         "value_ranges": "Goals 0-20, xG 0-10, attendance 0-150,000.",
         "consistency": "Dates, links and team names agree within each row; no team plays itself.",
         "temporal": "Every date inside the season; no completed match dated in the future.",
@@ -142,6 +154,8 @@ class _Run:
                 self.details[rejection.check_name].append(f"row {rejection.source_row}: {rejection.reason}")
         for rejection in parsed.companion_rejections:
             self.details["schema"].append(f"companion {rejection.reason}")
+        self.collisions: dict[str, list[str]] = {}
+        self.file_problems: list[str] = []  # found by validation: the file as a whole is suspect
         self.issues: list[tuple[int, str]] = [
             (r.source_row, "value dropped") for r in parsed.rejections if "match kept" in r.reason
         ]
@@ -155,21 +169,22 @@ class _Run:
         return frame[~mask]
 
     def map_teams(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+        """Canonical ids for the spellings the vocabulary knows; a provisional id (`PROVISIONAL` + spelling)
+        for the others, resolved when the partition loads (a new club or spelling is not bad input)."""
         source = self.parsed.source
         unknown: dict[str, int] = {}
+        spellings: dict[str, set[str]] = defaultdict(set)
         for side in ("home", "away"):
             names = frame[f"{side}_team"]
             lookup = {name: self.vocabulary.resolve(source, self.country, name) for name in names.unique()}
-            frame[f"{side}_team_id"] = names.map(lookup)
             for name, team_id in lookup.items():
                 if team_id is None:
                     unknown[name] = unknown.get(name, 0) + int((names == name).sum())
-        mask = frame["home_team_id"].isna() | frame["away_team_id"].isna()
-        reason = (
-            f"unknown team spelling ({source}, {self.country}): "
-            + np.where(frame["home_team_id"].isna(), frame["home_team"], frame["away_team"])
-        )
-        frame = self.reject(frame, mask, pd.Series(reason, index=frame.index), "teams_known")
+                    lookup[name] = provisional_id(name)
+                else:
+                    spellings[team_id].add(normalise(name))
+            frame[f"{side}_team_id"] = names.map(lookup)
+        self.collisions = {team_id: sorted(names) for team_id, names in spellings.items() if len(names) > 1}
         return frame, unknown
 
     def apply(self, schema: pa.DataFrameSchema, frame: pd.DataFrame) -> dict[int, list[str]]:
@@ -234,25 +249,35 @@ class _Run:
 
     def outcome(self, name: str, rows_total: int, extra: dict[str, object] | None = None,
                 force_error: str | None = None) -> CheckOutcome:
+        """A rule's verdict. The file is suspect (ERROR) when the rule rejected more than
+        `MAX_REJECT_FRACTION` of its matches; dropped optional values (a statistic, a bookmaker's
+        market: "match kept") are counted apart and never make a file suspect."""
         details = self.details.get(name, [])
-        rejected = sum(1 for r in self.rejections if r.check_name == name)
+        records = [r for r in self.rejections if r.check_name == name]
+        rejected = len({(r.source_row, r.raw_row) for r in records if not r.reason.endswith("match kept")})
+        values = [r for r in records if r.reason.endswith("match kept")]
         description = CHECKS[self.parsed.source][name]
         severity = WARN
         if force_error:
             severity, description = ERROR, force_error
         elif rows_total and rejected / rows_total > MAX_REJECT_FRACTION and name != "outliers":
             severity = ERROR
-            description = (f"{rejected} of {rows_total} rows rejected by {name} (over "
+            description = (f"{rejected} of {rows_total} matches rejected by {name} (over "
                            f"{MAX_REJECT_FRACTION:.0%}): the file as a whole is suspect. {description}")
+        elif values:
+            in_matches = len({r.source_row for r in values})
+            description = (f"{len(values)} optional value(s) dropped in {in_matches} match(es), the matches kept; "
+                           f"{rejected} match(es) rejected. {description}")
         passed = not details and not force_error
-        metadata: dict[str, object] = {"file": self.parsed.path, "rows_rejected": rejected, "findings": len(details)}
+        metadata: dict[str, object] = {"file": self.parsed.path, "rows_rejected": rejected,
+                                       "values_dropped": len(values), "findings": len(details)}
         if details:
             metadata["first_findings"] = "\n".join(details[:25])
         metadata.update(extra or {})
         return CheckOutcome(name, passed, severity, description, metadata)
 
     def file_complete(self, frame: pd.DataFrame, played: pd.Series) -> CheckOutcome:
-        problems = list(self.parsed.file_problems)
+        problems = list(self.parsed.file_problems) + self.file_problems
         teams = pd.unique(pd.concat([frame["home_team_id"], frame["away_team_id"]]).dropna())
         expected = len(teams) * (len(teams) - 1)
         finished = self.parsed.season.last_day < self.today.date()
@@ -267,14 +292,25 @@ class _Run:
         return self.outcome("file_complete", 0, {"matches": count, "expected_matches": expected}, force)
 
     def teams_outcome(self, unknown: dict[str, int]) -> CheckOutcome:
+        feed = self.parsed.info.get("fixtures_feed")  # fixtures.csv rows merged into a season file
+        where = f"{self.parsed.path} (with the coming matches of {feed})" if feed else self.parsed.path
+        if self.collisions:
+            both = "; ".join(f"{' and '.join(repr(n) for n in names)} are both {team_id!r}"
+                             for team_id, names in sorted(self.collisions.items()))
+            message = (f"{where}: two {self.parsed.source} spellings in one file map to one club ({both}): "
+                       "their matches would collide. Fix the alias in team_aliases.csv that maps one of them.")
+            return self.outcome("teams_known", 0, {"colliding_spellings": both}, force_error=message)
         if not unknown:
             return self.outcome("teams_known", 0)
         listed = ", ".join(f"{name!r} ({count} rows)" for name, count in sorted(unknown.items()))
-        feed = self.parsed.info.get("fixtures_feed")  # fixtures.csv rows merged into a season file
-        where = f"{self.parsed.path} (with the coming matches of {feed})" if feed else self.parsed.path
-        message = (f"{where}: unknown {self.parsed.source} team spelling(s) in {self.country}: {listed}. "
-                   "Add them to team_aliases.csv (source, country, alias, team_id).")
-        return self.outcome("teams_known", 0, {"unknown_spellings": sorted(unknown)}, force_error=message)
+        self.details["teams_known"].append(f"not in the vocabulary: {listed}")
+        description = (f"{where}: {self.parsed.source} spelling(s) not in the vocabulary ({self.country}): {listed}. "
+                       "Resolved when the partition loads: a new club in the competition's primary source, "
+                       "or the club whose matches they share in another source (the warehouse check "
+                       "`teams_resolved` says what was decided).")
+        outcome = self.outcome("teams_known", 0, {"unknown_spellings": sorted(unknown)})
+        outcome.description = description
+        return outcome
 
     def outcomes(self, frame: pd.DataFrame, played: pd.Series, total: int, unknown: dict[str, int],
                  schema_extra: dict | None = None, ranges_extra: dict | None = None) -> list[CheckOutcome]:
@@ -299,6 +335,7 @@ class _Run:
     def football_data(self) -> ValidatedFile:
         frame = self.parsed.matches.copy()
         total = self.rows_in
+        self.division_identity(frame)
         frame, unknown = self.map_teams(frame)
         frame = self.reject_failures(frame, self.apply(schemas.football_data_matches(self.today), frame))
         frame = self.clean_stats(frame)
@@ -311,6 +348,19 @@ class _Run:
         outcomes = self.outcomes(frame, frame["home_goals"].notna(), total, unknown,
                                  schema_extra={"unmapped_columns": unmapped}, ranges_extra=odds_stats)
         return self.finish(frame, odds, outcomes)
+
+    def division_identity(self, frame: pd.DataFrame) -> None:
+        """A season file of another division saved in this one's folder is refused (`Div` says which)."""
+        if "division" not in frame or frame["division"].isna().all():
+            return
+        divisions = frame["division"].dropna().astype(str).str.strip()
+        other = divisions[divisions != self.parsed.competition_id]
+        if len(other):
+            counts = ", ".join(f"{d} ({n} rows)" for d, n in other.value_counts().items())
+            self.file_problems.append(
+                f"its Div column names {counts}, not {self.parsed.competition_id}: a file of another competition "
+                f"saved as {self.parsed.competition_id}? Move it to football-data/<Div>/"
+            )
 
     def clean_stats(self, frame: pd.DataFrame) -> pd.DataFrame:
         long = schemas.stats_long(frame)

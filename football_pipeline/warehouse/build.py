@@ -77,6 +77,8 @@ class PartitionRows:
     conflicts: dict[str, list[Rejection]] = field(default_factory=dict)  # source -> rows quarantined by joins
     findings: list[str] = field(default_factory=list)  # cross-source disagreements kept, for the check
     copy_texts: dict = field(default_factory=dict)  # table -> load.CopyText, rendered ahead for PostgreSQL
+    resolution: object = None  # warehouse.resolve.Resolution: what was decided for unknown spellings
+    reference: dict = field(default_factory=dict)  # table -> rows upserted in the load's transaction
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"matches": self.matches, "team_match_stats": self.team_match_stats, "odds": self.odds, "xg": self.xg,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from football_pipeline.ingestion.records import Rejection
 from football_pipeline.warehouse import schema
@@ -63,6 +64,7 @@ def load_partition(
     quarantined = 0
     with engine.begin() as connection:
         _refuse_losses(connection, rows, sources, allow_shrink)
+        write_reference(connection, rows.reference)
         replaced = {}
         for table in schema.PARTITIONED:
             deleted = connection.execute(
@@ -77,6 +79,24 @@ def load_partition(
             extra = rows.conflicts.get(record.source, [])
             quarantined += _record_file(connection, rows.competition_id, rows.season, record, extra)
     return LoadResult(rows.competition_id, rows.season, counts, quarantined, replaced)
+
+
+def write_reference(connection: sa.Connection, reference: dict[str, list[dict]]) -> None:
+    """Teams, aliases and team decisions a partition needs, in its load's transaction: upserted, except
+    a stored decision, which is permanent (the first one stays)."""
+    for name, keys in (("teams", ["team_id"]), ("team_aliases", ["source", "country", "alias"]),
+                       ("team_resolutions", ["source", "country", "alias"])):
+        rows = reference.get(name) or []
+        if not rows:
+            continue
+        table = schema.metadata.tables[name]
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).values(rows)
+        if name == "team_resolutions":
+            connection.execute(statement.on_conflict_do_nothing(index_elements=keys))
+        else:
+            updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+            connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
 
 
 def record_unloaded(engine: sa.Engine, competition_id: str, season: str, record: FileRecord) -> int:

@@ -25,7 +25,9 @@ def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[dict], key
 
 
 def load_reference(engine: sa.Engine, vocabulary: Vocabulary) -> dict[str, int]:
-    """Upsert competitions and teams, replace the alias table; teams in use are never deleted."""
+    """Upsert competitions, teams and aliases. Nothing is deleted: teams are in use, and the aliases a
+    data dir's files or the open vocabulary's decisions added (with the partitions that loaded them)
+    stay."""
     competitions = [
         {"competition_id": c.competition_id, "name": c.name, "country": c.country, "tier": c.tier,
          "understat_league": c.understat_league, "fbref_comp_id": c.fbref_comp_id}
@@ -37,9 +39,8 @@ def load_reference(engine: sa.Engine, vocabulary: Vocabulary) -> dict[str, int]:
         upsert(connection, schema.competitions, competitions, ["competition_id"])
         for start in range(0, len(teams), 500):
             upsert(connection, schema.teams, teams[start:start + 500], ["team_id"])
-        connection.execute(schema.team_aliases.delete())
-        if aliases:
-            connection.execute(schema.team_aliases.insert(), aliases)
+        for start in range(0, len(aliases), 500):
+            upsert(connection, schema.team_aliases, aliases[start:start + 500], ["source", "country", "alias"])
     return {"competitions": len(competitions), "teams": len(teams), "team_aliases": len(aliases)}
 
 

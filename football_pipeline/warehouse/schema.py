@@ -54,6 +54,23 @@ team_aliases = sa.Table(
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.team_id"), nullable=False, index=True),
 )
 
+team_resolutions = sa.Table(
+    "team_resolutions",
+    metadata,
+    sa.Column("source", sa.String(16), primary_key=True),
+    sa.Column("country", sa.String(3), primary_key=True),
+    sa.Column("alias", sa.Text, primary_key=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.team_id"), nullable=False, index=True),
+    sa.Column("decision", sa.String(16), nullable=False, comment="new_team | renamed | shared_matches"),
+    sa.Column("evidence", sa.Text, nullable=False),
+    sa.Column("first_seen_file", sa.Text, nullable=False),
+    sa.Column("competition_id", sa.String(8), nullable=False),
+    sa.Column("season", sa.String(9), nullable=False),
+    sa.Column("decided_at", TS, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Column("accepted_at", TS, comment="when a person accepted it into the curated files"),
+    comment="Clubs and spellings the curated vocabulary did not know, and what the load decided",
+)
+
 matches = sa.Table(
     "matches",
     metadata,

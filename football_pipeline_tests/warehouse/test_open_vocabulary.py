@@ -1,0 +1,249 @@
+"""Next season loads by itself: clubs and spellings the vocabulary never saw, on real bundled files.
+
+A vocabulary with clubs taken out (bench/drill.py writes it) stands in for last summer's vocabulary;
+the real files of the seasons after it are what a deployment meets in August.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from football_pipeline import pipeline
+from football_pipeline.common.teams import DATA_DIR, Vocabulary, VocabularyError, similarity, slug
+from football_pipeline.warehouse import review, schema
+from football_pipeline_tests.conftest import TODAY, copy_bundled
+from football_pipeline_tests.helpers import E0_2223, EPL_2022, cell, real_lines, set_cell, write
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import drill  # noqa: E402
+
+
+def trimmed(dest: Path, drop_teams: set[str] = frozenset(), drop_aliases: set[tuple[str, str]] = frozenset()) -> Path:
+    """The bundled vocabulary less some clubs (with every alias) and some (source, alias) rows."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, column in (("teams.csv", 0), ("team_aliases.csv", 3)):
+        with (DATA_DIR / name).open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        with (dest / name).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(rows[0])
+            for row in rows[1:]:
+                if row[column] in drop_teams or (name == "team_aliases.csv" and (row[0], row[2]) in drop_aliases):
+                    continue
+                writer.writerow(row)
+    return dest
+
+
+def load(engine: sa.Engine, data_dir: Path, vocabulary_dir: Path | None = None) -> pipeline.DirectorySummary:
+    return pipeline.load_directory(engine, data_dir, today=TODAY.date() if hasattr(TODAY, "date") else TODAY,
+                                   vocabulary_dir=vocabulary_dir)
+
+
+def resolutions(engine: sa.Engine) -> dict[tuple[str, str], tuple[str, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(schema.team_resolutions)).mappings().all()
+    return {(r["source"], r["alias"]): (r["team_id"], r["decision"]) for r in rows}
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> sa.Engine:
+    return sa.create_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+
+
+def test_new_club_is_created_and_its_understat_spelling_linked_by_shared_matches(engine, data_dir, tmp_path):
+    copy_bundled(data_dir, E0_2223, EPL_2022)
+    summary = load(engine, data_dir, trimmed(tmp_path / "vocab", drop_teams={"nottingham-forest"}))
+    assert summary.loaded == 1 and not summary.refused and not summary.sources_left_out
+    decided = resolutions(engine)
+    assert decided[("football-data", "Nott'm Forest")] == ("nottm-forest", "new_team")
+    assert decided[("understat", "Nottingham Forest")] == ("nottm-forest", "shared_matches")
+    with engine.connect() as connection:
+        team = connection.execute(sa.select(schema.teams).where(schema.teams.c.team_id == "nottm-forest")).one()
+        evidence = connection.execute(sa.select(schema.team_resolutions.c.evidence, schema.team_resolutions.c.first_seen_file)
+                                      .where(schema.team_resolutions.c.source == "understat")).one()
+        forest = connection.execute(sa.text(
+            "SELECT count(*), sum(CASE WHEN sources LIKE '%understat%' THEN 1 ELSE 0 END) FROM matches "
+            "WHERE home_team_id = 'nottm-forest' OR away_team_id = 'nottm-forest'")).one()
+    assert (team.name, team.country) == ("Nott'm Forest", "ENG")
+    assert "38 of its 38 matches" in evidence.evidence and evidence.first_seen_file == EPL_2022
+    assert tuple(forest) == (38, 38)  # every Forest match joined across the two sources
+    assert any("a new club 'nottm-forest'" in line for line in summary.teams_resolved)
+
+    # The id is permanent: a reload uses the stored decision, and decides nothing new.
+    again = pipeline.load_directory(engine, data_dir, skip_unchanged=False, vocabulary_dir=tmp_path / "vocab")
+    assert again.loaded == 1 and again.teams_resolved == []
+
+
+def renamed_forest(data_dir: Path, spelling: str) -> None:
+    """E0 2022-23 as football-data would ship it after renaming Nott'm Forest."""
+    lines = real_lines()
+    header = lines[0]
+    for index, line in enumerate(lines[1:], start=1):
+        for column in ("HomeTeam", "AwayTeam"):
+            if cell(line, header, column) == "Nott'm Forest":
+                line = set_cell(line, header, column, spelling)
+        lines[index] = line
+    write(data_dir / E0_2223, lines)
+
+
+@pytest.mark.parametrize("with_understat", [True, False])
+def test_new_spelling_of_a_known_club_is_an_alias_not_a_new_club(engine, data_dir, with_understat):
+    """Forest came up from E1 in 2022 under a spelling football-data then changed: the absent club whose
+    Understat matches are the new name's (or, with no other source, whose name alone is alike) is it."""
+    copy_bundled(data_dir, "football-data/E1/2122.csv", E0_2223, *([EPL_2022] if with_understat else []))
+    renamed_forest(data_dir, "Nottingham F.")
+    summary = load(engine, data_dir)
+    assert summary.loaded == 2 and not summary.refused
+    team_id, decision = resolutions(engine)[("football-data", "Nottingham F.")]
+    assert (team_id, decision) == ("nottingham-forest", "renamed")
+    (line,) = summary.teams_resolved
+    assert ("38 of its 38 matches are nottingham-forest's in understat" if with_understat
+            else "the names are alike") in line
+    with engine.connect() as connection:
+        created = connection.execute(sa.select(sa.func.count()).select_from(schema.teams)
+                                     .where(schema.teams.c.team_id.like("nottingham-f%"))).scalar_one()
+    assert created == 1
+
+
+def test_a_new_name_unlike_any_absent_club_is_a_new_club(engine, data_dir):
+    copy_bundled(data_dir, "football-data/E1/2122.csv", E0_2223)
+    renamed_forest(data_dir, "Trentside Rovers")
+    summary = load(engine, data_dir)
+    assert summary.loaded == 2
+    assert resolutions(engine)[("football-data", "Trentside Rovers")] == ("trentside-rovers", "new_team")
+
+
+def test_new_spelling_without_another_source_is_told_by_absence_and_name():
+    assert similarity("Man City", "Manchester City") >= 0.85
+    assert similarity("Nott'm Forest", "Nottingham Forest") >= 0.85
+    assert similarity("Sheffield United", "Sheffield Weds") < 0.85
+    assert slug("Nott'm Forest") == "nottm-forest" and slug("Düsseldorf") == "dusseldorf"
+
+
+def test_one_source_failing_leaves_the_others_loading(engine, data_dir, tmp_path):
+    """La Liga's Understat file saved as the EPL's: it is left out, named; football-data loads."""
+    copy_bundled(data_dir, "football-data/E0/1920.csv")
+    (data_dir / "understat" / "EPL").mkdir(parents=True)
+    (data_dir / "understat" / "EPL" / "2019.json").write_bytes(
+        (pipeline.settings.BUNDLED_DATA_DIR / "understat/La_liga/2019.json").read_bytes())
+    summary = load(engine, data_dir)
+    assert summary.loaded == 1 and not summary.refused
+    (line,) = summary.sources_left_out
+    assert "understat/EPL/2019.json" in line and "a file of another league?" in line
+    with engine.connect() as connection:
+        sources = connection.execute(sa.text("SELECT DISTINCT sources FROM matches")).scalars().all()
+        status = connection.execute(sa.select(schema.source_files.c.source, schema.source_files.c.status)).all()
+        quarantined = connection.execute(sa.select(sa.func.count()).select_from(schema.quarantine).where(
+            schema.quarantine.c.source == "understat", schema.quarantine.c.check_name == "teams_known")).scalar_one()
+    assert sources == ["football-data"]
+    assert dict(status) == {"football-data": "loaded", "understat": "blocked"}
+    assert quarantined == 380  # every row of the refused file kept with its reason
+
+
+def test_a_file_of_another_division_is_refused_by_its_div_column(engine, data_dir):
+    (data_dir / "football-data" / "E0").mkdir(parents=True)
+    write(data_dir / "football-data" / "E0" / "2223.csv", real_lines("football-data/E1/2223.csv"))
+    summary = load(engine, data_dir)
+    assert summary.loaded == 0
+    assert any("Div column names E1 (552 rows), not E0" in line for line in summary.refused)
+
+
+def test_a_file_of_another_division_is_refused_by_its_clubs(engine, data_dir):
+    """Without a Div column, its clubs tell: most of them played E1 last season."""
+    copy_bundled(data_dir, "football-data/E0/2122.csv", "football-data/E1/2122.csv")
+    lines = real_lines("football-data/E1/2223.csv")
+    header = lines[0]
+    lines = [set_cell(line, header, "Div", "E0") for line in lines[1:]]
+    write(data_dir / "football-data" / "E0" / "2223.csv", [header, *lines])
+    summary = load(engine, data_dir)
+    assert summary.loaded == 2
+    (refused,) = summary.refused
+    assert "clubs played E1 last season" in refused and "a file of E1 saved as E0 2022-2023?" in refused
+    with engine.connect() as connection:
+        held = connection.execute(sa.text("SELECT count(*) FROM matches WHERE season = '2022-2023'")).scalar_one()
+    assert held == 0
+
+
+def test_a_misspelling_is_not_a_new_club(engine, data_dir):
+    copy_bundled(data_dir, E0_2223)
+    lines = real_lines()
+    lines[8] = set_cell(lines[8], lines[0], "HomeTeam", "Gunners")
+    write(data_dir / E0_2223, lines)
+    summary = load(engine, data_dir)
+    assert summary.loaded == 0
+    assert "'Gunners' plays 1 match(es) where the file's clubs play 38" in summary.refused[0]
+    assert "football-data,ENG,Gunners,<team_id>" in summary.refused[0]
+
+
+def test_contradicting_alias_in_a_data_dir_is_refused_naming_both(data_dir):
+    (data_dir / "team_aliases.csv").write_text("source,country,alias,team_id\nfootball-data,ENG,Arsenal,chelsea\n")
+    with pytest.raises(VocabularyError) as error:
+        Vocabulary.load([data_dir])
+    message = str(error.value)
+    assert "'Arsenal'" in message and "'chelsea'" in message and "'arsenal'" in message
+    assert str(DATA_DIR / "team_aliases.csv") in message
+
+
+def test_a_data_dirs_teams_are_written_only_with_a_partition_that_loads(engine, data_dir):
+    (data_dir / "teams.csv").write_text("team_id,name,country\nmy-club,My Club,ENG\n")
+    (data_dir / "team_aliases.csv").write_text("source,country,alias,team_id\nfootball-data,ENG,My Club,my-club\n")
+    copy_bundled(data_dir, E0_2223)
+    write(data_dir / E0_2223, "<!DOCTYPE html><html><head><title>Just a moment...</title></head></html>\n")
+    summary = load(engine, data_dir)
+    assert summary.loaded == 0 and summary.refused
+    with engine.connect() as connection:
+        mine = connection.execute(sa.text("SELECT count(*) FROM teams WHERE team_id = 'my-club'")).scalar_one()
+        alias = connection.execute(sa.text("SELECT count(*) FROM team_aliases WHERE alias = 'My Club'")).scalar_one()
+    assert (mine, alias) == (0, 0)
+    copy_bundled(data_dir, E0_2223)
+    assert load(engine, data_dir).loaded == 1
+    with engine.connect() as connection:
+        mine = connection.execute(sa.text("SELECT count(*) FROM teams WHERE team_id = 'my-club'")).scalar_one()
+    assert mine == 1
+
+
+def test_review_lists_decisions_and_accept_writes_the_curated_files(engine, data_dir, tmp_path):
+    copy_bundled(data_dir, E0_2223, EPL_2022)
+    vocab = trimmed(tmp_path / "vocab", drop_teams={"nottingham-forest"})
+    load(engine, data_dir, vocab)
+    listed = review.render(review.decisions(engine))
+    assert "football-data \"Nott'm Forest\"" in listed and "new_team" in listed and "shared_matches" in listed
+    assert review.accept(engine, vocab) == (1, 2)
+    assert review.decisions(engine) == []
+    accepted = Vocabulary.load(base=vocab)
+    assert accepted.resolve("understat", "ENG", "Nottingham Forest") == "nottm-forest"
+    assert review.accept(engine, vocab) == (0, 0)  # nothing twice
+
+
+def test_next_season_drill_epl_with_understat(engine, tmp_path):
+    """EPL 2016-17 to 2022-23 with football-data and Understat, every club first seen after 2016-17 taken
+    out of the vocabulary: everything loads, and every curated cross-source link is found, none wrong."""
+    data_dir = drill.layout(pipeline.settings.BUNDLED_DATA_DIR, tmp_path / "data", competitions=["E0"],
+                            since="2016-2017")
+    hidden = drill.hide_clubs(tmp_path / "vocab", drill.first_seasons(data_dir), "2016-2017")
+    assert {"brighton-hove-albion", "huddersfield-town", "leeds-united", "brentford"} <= hidden
+    summary = pipeline.load_directory(engine, data_dir, vocabulary_dir=tmp_path / "vocab")
+    assert summary.loaded == summary.partitions == 7 and not summary.refused and not summary.sources_left_out
+    report = drill.compare_links(engine, data_dir)
+    assert report["links"] > 100 and report["recovered"] == report["links"] and report["wrong"] == 0, report
+
+
+def test_next_season_drill_newest_bundesliga_layouts(engine, tmp_path):
+    """D1 2023-24 to 2025-26 (the newest football-data layouts, Betfred's BFD columns included) with every
+    club first seen after 2022-23 unknown: nothing refused."""
+    data_dir = drill.layout(pipeline.settings.BUNDLED_DATA_DIR, tmp_path / "data", competitions=["D1"],
+                            since="2022-2023")
+    hidden = drill.hide_clubs(tmp_path / "vocab", drill.first_seasons(data_dir), "2022-2023")
+    assert hidden
+    summary = pipeline.load_directory(engine, data_dir, vocabulary_dir=tmp_path / "vocab")
+    assert summary.loaded == summary.partitions == 4 and not summary.refused
+    created = {line.split("'")[1] for line in summary.teams_resolved if ": a new club " in line}
+    assert len(created) == len(hidden)
