@@ -11,7 +11,7 @@ from football_pipeline.assets.ingestion import FBREF_KEY, FOOTBALL_DATA_KEY, UND
 from football_pipeline.ingestion import clubelo
 from football_pipeline.resources import SourceFilesResource, WarehouseResource
 from football_pipeline.common.teams import Vocabulary
-from football_pipeline.warehouse import integrity, load, migrate, reference, review
+from football_pipeline.warehouse import integrity, load, migrate, reference, resolve, review
 
 TEAMS_KEY = dg.AssetKey(["warehouse", "teams"])
 MATCHES_KEY = dg.AssetKey(["warehouse", "matches"])
@@ -184,13 +184,38 @@ def team_season_stats(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                                           "latest_table": dg.MetadataValue.md(table or "no data")})
 
 
-@dg.asset(key=["warehouse", "elo_ratings"], group_name="warehouse", kinds={"sql"}, deps=[TEAMS_KEY])
+@dg.asset(key=["warehouse", "elo_ratings"], group_name="warehouse", kinds={"sql"}, deps=[TEAMS_KEY],
+          check_specs=[dg.AssetCheckSpec(
+              "clubelo_names", asset=["warehouse", "elo_ratings"],
+              description="Every ClubElo club that could be ours (our countries, a tier we load) is a "
+                          "warehouse club: by its alias, or by country, the seasons it was rated at the "
+                          "level our club played, and a name alike (stored in team_resolutions). An "
+                          "unresolved name is a WARN, never a block.")])
 def elo_ratings(context: dg.AssetExecutionContext, sources: SourceFilesResource, warehouse: WarehouseResource):
     """ClubElo ratings history of the clubs in our leagues (clubelo/ in the data directory)."""
-    ratings, unmapped = clubelo.read_directory(sources.directory(), sources.vocabulary())
-    count = reference.load_elo_ratings(warehouse.engine(), ratings)
-    return dg.MaterializeResult(metadata={
+    engine = warehouse.engine()
+    vocabulary = pipeline.learned_vocabulary(engine, sources.vocabulary())
+    raw = clubelo.read_all(sources.directory())
+    ratings, unmapped = clubelo.map_ratings(raw, vocabulary)
+    decided, unresolved = resolve.clubelo(engine, raw, unmapped, vocabulary, clubelo.LEAGUE_COUNTRY)
+    if decided:
+        with engine.begin() as connection:
+            load.write_reference(connection, {"team_aliases": [
+                {"source": d.source, "country": d.country, "alias": d.spelling, "team_id": d.team_id}
+                for d in decided], "team_resolutions": [d.row() for d in decided]})
+        vocabulary = pipeline.learned_vocabulary(engine, sources.vocabulary())
+        ratings, unmapped = clubelo.map_ratings(raw, vocabulary)
+    count = reference.load_elo_ratings(engine, ratings)
+    yield dg.MaterializeResult(metadata={
         "rows": dg.MetadataValue.int(count),
         "teams": dg.MetadataValue.int(ratings["team_id"].nunique() if count else 0),
-        "clubs_not_in_our_leagues": dg.MetadataValue.int(len(unmapped)),
+        "clubs_not_in_our_leagues": dg.MetadataValue.int(len(unmapped) - len(unresolved)),
+        "clubs_resolved_by_name": dg.MetadataValue.int(len(decided)),
     })
+    yield dg.AssetCheckResult(
+        asset_key=["warehouse", "elo_ratings"], check_name="clubelo_names", passed=not unresolved,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(unresolved)[:2000] or None,
+        metadata={"resolved": "\n".join(d.describe() for d in decided) or "none",
+                  "unresolved": "\n".join(unresolved) or "none"},
+    )

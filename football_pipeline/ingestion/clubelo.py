@@ -25,6 +25,7 @@ def parse(data: bytes, path: str) -> pd.DataFrame:
     out = pd.DataFrame({
         "club": frame["Club"].str.strip(),
         "country": frame["Country"].str.strip(),
+        "level": pd.to_numeric(frame["Level"], errors="coerce"),
         "elo": pd.to_numeric(frame["Elo"], errors="coerce"),
         "valid_from": pd.to_datetime(frame["From"], format="%Y-%m-%d", errors="coerce"),
         "valid_to": pd.to_datetime(frame["To"], format="%Y-%m-%d", errors="coerce"),
@@ -38,15 +39,28 @@ def parse(data: bytes, path: str) -> pd.DataFrame:
 
 def read_directory(data_dir: Path, vocabulary: Vocabulary) -> tuple[pd.DataFrame, list[str]]:
     """Histories first (complete), then snapshots for clubs without one; clubs outside our leagues skipped."""
+    return map_ratings(read_all(data_dir), vocabulary)
+
+
+def read_all(data_dir: Path) -> pd.DataFrame:
+    """Every ClubElo row of `data_dir/clubelo/`, parsed, with `is_history` (a club's file, not a snapshot)."""
     root = data_dir / CLUBELO
     frames = []
     for path in sorted(root.rglob("*.csv")):
         frame = parse(path.read_bytes(), str(path.relative_to(data_dir)))
         frame["is_history"] = "snapshot" not in path.parent.name
+        frame["file"] = str(path.relative_to(data_dir))
         frames.append(frame)
     if not frames:
+        return pd.DataFrame(columns=["club", "country", "level", "elo", "valid_from", "valid_to", "is_history", "file"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def map_ratings(ratings: pd.DataFrame, vocabulary: Vocabulary) -> tuple[pd.DataFrame, list[str]]:
+    """Ratings onto canonical teams; the clubs no alias knows come back by name (skipped)."""
+    if ratings.empty:
         return pd.DataFrame(columns=["team_id", "valid_from", "valid_to", "elo"]), []
-    ratings = pd.concat(frames, ignore_index=True)
+    ratings = ratings.copy()
     lookup = {
         (club, country): vocabulary.resolve(CLUBELO, LEAGUE_COUNTRY.get(country, ""), club)
         for club, country in ratings[["club", "country"]].drop_duplicates().itertuples(index=False)
@@ -59,4 +73,3 @@ def read_directory(data_dir: Path, vocabulary: Vocabulary) -> tuple[pd.DataFrame
     ratings = ratings.sort_values(["team_id", "valid_from", "is_history"]).drop_duplicates(
         ["team_id", "valid_from"], keep="last")
     return ratings[["team_id", "valid_from", "valid_to", "elo"]].reset_index(drop=True), unmapped
-

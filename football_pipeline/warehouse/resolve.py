@@ -43,7 +43,7 @@ from football_pipeline.warehouse import schema
 PRIMARY = FOOTBALL_DATA
 SHARE_NEEDED = 0.8  # a secondary spelling's matches found among one team's
 SIMILAR = 0.85  # name similarity that, with the club's absence, makes a primary spelling a rename
-NEW_TEAM, RENAMED, SHARED = "new_team", "renamed", "shared_matches"
+NEW_TEAM, RENAMED, SHARED, RATED = "new_team", "renamed", "shared_matches", "clubelo_name"
 
 
 @dataclass
@@ -60,7 +60,8 @@ class Decision:
     team_name: str | None = None  # a new club's display name
 
     def describe(self) -> str:
-        what = {NEW_TEAM: "a new club", RENAMED: "a new spelling of", SHARED: "the club"}[self.decision]
+        what = {NEW_TEAM: "a new club", RENAMED: "a new spelling of", SHARED: "the club",
+                RATED: "the club"}[self.decision]
         return f"{self.source} {self.spelling!r} ({self.file}): {what} {self.team_id!r}: {self.evidence}"
 
     def row(self) -> dict[str, object]:
@@ -343,6 +344,68 @@ def _resolve_secondary(competition_id: str, season: str, country: str, source: s
         mapping.pop(PROVISIONAL + spelling, None)
     _quarantine(validated, pending, "not resolved: no club of the primary source shares its matches")
     resolution.decisions = [d for d in resolution.decisions if d.source != source]
+
+
+# -- ClubElo ------------------------------------------------------------------------------------
+def clubelo(engine: sa.Engine, ratings: pd.DataFrame, unmapped: Iterable[str], vocabulary: Vocabulary,
+            league_country: dict[str, str]) -> tuple[list[Decision], list[str]]:
+    """ClubElo has ratings, not matches: an unknown ClubElo club is the warehouse club of its country
+    with no ClubElo name yet that ClubElo rates at its competition's level in the seasons both cover
+    (at least one, none at another level), and whose name is alike (similarity, unique). Returns the decisions and, for the clubs left
+    unresolved that could be ours (a club of our countries rated in a tier we load), why: a WARN,
+    never a block."""
+    unmapped = set(unmapped)
+    if not unmapped or ratings.empty:
+        return [], []
+    tiers = {c.competition_id: c.tier for c in competitions.COMPETITIONS}
+    with engine.connect() as connection:
+        played = connection.execute(sa.select(schema.matches.c.home_team_id, schema.matches.c.competition_id,
+                                              schema.matches.c.season).distinct()).all()
+    seasons: dict[str, set[tuple[str, int]]] = {}
+    for team_id, competition_id, season in played:
+        seasons.setdefault(team_id, set()).add((season, tiers.get(competition_id, 0)))
+    named = {t for (s, _, _), t in vocabulary.aliases.items() if s == "clubelo"}
+    loaded_tiers = {(c.country, c.tier) for c in competitions.COMPETITIONS}
+    decisions: list[Decision] = []
+    unresolved: list[str] = []
+    rows = ratings[ratings["club"].isin(unmapped)]
+    for (club, elo_country), own in rows.groupby(["club", "country"]):
+        country = league_country.get(elo_country)
+        if country is None:
+            continue
+        candidates = [t for t, team in vocabulary.teams.items()
+                      if team.country == country and t in seasons and t not in named]
+        fits = []
+        for team_id in candidates:
+            rated = [_rated(own, season, tier) for season, tier in seasons[team_id]]
+            covered = any(r is True for r in rated) and not any(r is False for r in rated)
+            names = [vocabulary.teams[team_id].name] + [a for (_, c, a), t in vocabulary.aliases.items()
+                                                        if t == team_id and c == country]
+            alike = max(similarity(club, name) for name in names)
+            if covered and alike >= SIMILAR:
+                fits.append((alike, team_id))
+        if len(fits) == 1:
+            alike, team_id = fits[0]
+            evidence = (f"rated by ClubElo ({elo_country}) at {team_id}'s level in every season both cover; "
+                        f"names alike ({alike:.2f}); the only such club of {country}")
+            decisions.append(Decision("clubelo", country, club, team_id, RATED, evidence, str(own["file"].iloc[0]),
+                                      "-", "-"))
+            named.add(team_id)
+        elif any((country, int(level)) in loaded_tiers for level in own["level"].dropna().unique()):
+            why = f"{len(fits)} clubs fit: {sorted(t for _, t in fits)}" if fits else "no warehouse club fits"
+            unresolved.append(f"ClubElo {club!r} ({elo_country}): {why}; add (clubelo,{country},{club},<team_id>) "
+                              "to team_aliases.csv if it is one of ours")
+    return decisions, unresolved
+
+
+def _rated(own: pd.DataFrame, season: str, tier: int) -> bool | None:
+    """Whether ClubElo rates the club at `tier` during `season`; None when it has no rating then."""
+    start = pd.Timestamp(Season.from_key(season).first_day)
+    end = pd.Timestamp(Season.from_key(season).last_day)
+    inside = own[(own["valid_from"] <= end) & (own["valid_to"] >= start)]
+    if inside.empty:
+        return None
+    return bool((inside["level"] == tier).any())
 
 
 # -- division identity ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def test_parse_arsenal_history() -> None:
     path = CLUBELO / "teams-before-2023-07-01" / "Arsenal.csv"
     rows = raw(path)
     parsed = clubelo.parse(path.read_bytes(), str(path))
-    assert list(parsed.columns) == ["club", "country", "elo", "valid_from", "valid_to"]
+    assert list(parsed.columns) == ["club", "country", "level", "elo", "valid_from", "valid_to"]
     assert len(parsed) == len(rows) == 6249
     assert set(parsed["club"]) == {"Arsenal"} and set(parsed["country"]) == {"ENG"}
     assert parsed["elo"].tolist() == [float(r["Elo"]) for r in rows]

@@ -247,3 +247,30 @@ def test_next_season_drill_newest_bundesliga_layouts(engine, tmp_path):
     assert summary.loaded == summary.partitions == 4 and not summary.refused
     created = {line.split("'")[1] for line in summary.teams_resolved if ": a new club " in line}
     assert len(created) == len(hidden)
+
+
+def test_clubelo_names_resolved_by_country_level_and_name(engine, tmp_path):
+    """ClubElo has ratings, not matches: the EPL clubs first seen after 2016-17 (Brighton, Huddersfield,
+    Newcastle, Cardiff, Fulham, Wolves...) are found by their country, the level ClubElo rates them at in
+    the seasons they played, and their names; each is the club football-data's spelling created."""
+    from football_pipeline.ingestion import clubelo
+    from football_pipeline.warehouse import resolve
+
+    data_dir = drill.layout(pipeline.settings.BUNDLED_DATA_DIR, tmp_path / "data", competitions=["E0"],
+                            since="2016-2017", until="2018-2019")
+    hidden = drill.hide_clubs(tmp_path / "vocab", drill.first_seasons(data_dir), "2016-2017")
+    pipeline.load_directory(engine, data_dir, vocabulary_dir=tmp_path / "vocab")
+    vocabulary = pipeline.learned_vocabulary(engine, Vocabulary.load(base=tmp_path / "vocab"))
+    raw = clubelo.read_all(pipeline.settings.BUNDLED_DATA_DIR)
+    _, unmapped = clubelo.map_ratings(raw, vocabulary)
+    decisions, unresolved = resolve.clubelo(engine, raw, unmapped, vocabulary, clubelo.LEAGUE_COUNTRY)
+    curated = Vocabulary.load()
+    rated = {curated.resolve("clubelo", "ENG", club) for club in raw.loc[raw["country"] == "ENG", "club"].unique()}
+    expected = hidden & rated
+    assert len(expected) >= 5
+    found = {curated.resolve("clubelo", "ENG", d.spelling): d.team_id for d in decisions}
+    assert set(found) == expected
+    for team_id, auto_id in found.items():  # the id the football-data spelling of that club created
+        spelling = next(a for (s, c, a), t in curated.aliases.items() if s == "football-data" and t == team_id)
+        assert vocabulary.resolve("football-data", "ENG", spelling) == auto_id
+    assert all("ENG" not in line for line in unresolved)
