@@ -4,14 +4,21 @@ A load replaces the partition's rows in `matches`, `team_match_stats`, `odds` an
 quarantine records in one transaction: re-running it leaves the same rows, and a failure part-way
 (the server going away included) leaves the previous state. Two guards keep good data from being
 replaced by worse: a source whose file is missing now does not wipe what was loaded from it, and a
-file with fewer completed matches than the warehouse holds for the partition is refused.
+file with fewer completed matches than the warehouse holds for the partition is refused, naming the
+matches it would lose and why the file lacks them (the row quarantined for that pairing, or absent). A
+refused load still keeps the files it was given (bytes in `raw_files`, rejected rows in `quarantine`,
+the refusal in `source_files.message`); the loaded rows stay as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import io
-from collections.abc import Iterable
+import json
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,8 +69,8 @@ def load_partition(
     files = list(files)
     sources = {f.source for f in files}
     quarantined = 0
-    with engine.begin() as connection:
-        _refuse_losses(connection, rows, sources, allow_shrink)
+    with _keep_files_if_refused(engine, rows, files), engine.begin() as connection:
+        _refuse_losses(connection, rows, sources, allow_shrink, files)
         write_reference(connection, rows.reference)
         replaced = {}
         for table in schema.PARTITIONED:
@@ -137,9 +144,11 @@ def _held(connection: sa.Connection, competition_id: str, season: str, completed
     return held
 
 
-def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[str], allow_shrink: bool) -> None:
+def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[str], allow_shrink: bool,
+                   files: Iterable[FileRecord] = ()) -> None:
     """A source missing from this load would wipe what it loaded; a source with fewer completed matches
-    than it loaded before would shrink the warehouse (a truncated or partial file?). Both are refused.
+    than it loaded before would shrink the warehouse. Both are refused; the second names the matches it
+    would lose and why (the file's quarantined row for the pairing, or absent: a truncated file?).
     Scheduled matches may come and go (a fixture moved, or dropped from the feed): not a loss."""
     label = f"{rows.competition_id} {rows.season}"
     before = _held(connection, rows.competition_id, rows.season)
@@ -157,11 +166,183 @@ def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[
             )
         count = completed_before.get(source, 0)
         if now.get(source, 0) < count and not allow_shrink:
-            raise LoadRefused(
-                f"{label}: the new files would replace data with less ({source} holds {now.get(source, 0)} completed "
-                f"matches, the warehouse {count}): a truncated or partial file? Refusing; load with allow_shrink "
-                "to accept the smaller set."
-            )
+            raise LoadRefused(_shrink_message(connection, rows, source, now.get(source, 0), count, files))
+
+
+SHOWN_LOSSES = 10  # lost matches named in a refusal; the rest are counted
+_ROW_WORD = {"football-data": "line", "understat": "record"}
+
+
+def _shrink_message(connection: sa.Connection, rows: PartitionRows, source: str, now_count: int, count: int,
+                    files: Iterable[FileRecord]) -> str:
+    """Why a load is refused for `source`: the completed matches it would lose, each with the reason the
+    new file lacks it (its row there was quarantined, it is there without a result, or it is absent)."""
+    label = f"{rows.competition_id} {rows.season}"
+    record = next((f for f in files if f.source == source), None)
+    rejections = [(r, _row_teams(r.raw_row or "")) for r in
+                  (*(record.rejections if record is not None else ()), *rows.conflicts.get(source, []))]
+    lost = _lost_matches(connection, rows, source)
+    names = _team_names(connection, rows, {t for m in lost for t in (m[0], m[1])})
+    scheduled = _pairings(rows, source, completed=False)
+    lines, quarantined, without_result = [], 0, 0
+    for home, away, day in lost:
+        rejected = _rejection_for(rejections, names.get(home, ()), names.get(away, ()), day)
+        if rejected is not None:
+            quarantined += 1
+            where = f"{_ROW_WORD.get(source, 'row')} {rejected.source_row}" if rejected.source_row else "file"
+            why = f"quarantined, {where} ({rejected.check_name}): {_clip(rejected.reason)}"
+        elif (home, away) in scheduled:
+            without_result += 1
+            why = "in the file without a result (now scheduled)"
+        else:
+            why = "absent from the file"
+        lines.append(f"  {_shown_name(names, home)} v {_shown_name(names, away)} {day.isoformat()}: {why}")
+    absent = len(lost) - quarantined - without_result
+    path = record.path if record is not None else f"the {source} file"
+    head = (f"{label}: the new files would replace data with less ({source} holds {now_count} completed matches, "
+            f"the warehouse {count}). Refusing to load {path}, which lacks {len(lost)} completed "
+            f"match{'es' if len(lost) != 1 else ''} the warehouse holds")
+    parts = [f"{n} {what}" for n, what in ((quarantined, "quarantined"), (without_result, "without a result"),
+                                           (absent, "absent from the file")) if n]
+    head += f" ({', '.join(parts)})" if parts else ""
+    if len(lines) > SHOWN_LOSSES:
+        lines = [*lines[:SHOWN_LOSSES], f"  ... and {len(lines) - SHOWN_LOSSES} more"]
+    hint = "A truncated or partial file? " if absent else ""
+    fix = "Fix or restore those rows" if quarantined or without_result else "Restore the complete file"
+    return "\n".join([head + ":", *lines, f"{hint}{fix}, or load with allow_shrink to accept the smaller set."])
+
+
+def _lost_matches(connection: sa.Connection, rows: PartitionRows,
+                  source: str) -> list[tuple[str, str, dt.date]]:
+    """The completed matches held from `source` that the new rows do not have from it, by date. A pairing
+    is matched to the held match nearest in date, so a corrected date is not counted as a loss."""
+    matches = schema.matches
+    held = connection.execute(
+        sa.select(matches.c.home_team_id, matches.c.away_team_id, matches.c.match_date, matches.c.sources)
+        .where(matches.c.competition_id == rows.competition_id, matches.c.season == rows.season,
+               matches.c.status == "completed")
+    ).all()
+    new = _pairings(rows, source, completed=True)
+    lost = []
+    by_pairing: dict[tuple[str, str], list[dt.date]] = {}
+    for home, away, day, sources in held:
+        if source in sources.split(","):
+            by_pairing.setdefault((home, away), []).append(_as_date(day))
+    for pairing, days in by_pairing.items():
+        remaining = sorted(days)
+        for day in new.get(pairing, []):
+            if remaining:
+                remaining.remove(min(remaining, key=lambda held_day, d=day: abs((held_day - d).days)))
+        lost.extend((*pairing, day) for day in remaining)
+    return sorted(lost, key=lambda m: (m[2], m[0], m[1]))
+
+
+def _pairings(rows: PartitionRows, source: str, completed: bool) -> dict[tuple[str, str], list[dt.date]]:
+    """(home, away) -> dates of the new rows' matches from `source`, completed or not."""
+    frame = rows.matches
+    out: dict[tuple[str, str], list[dt.date]] = {}
+    for home, away, day, status, listed in zip(frame["home_team_id"], frame["away_team_id"], frame["match_date"],
+                                               frame["status"], frame["sources"], strict=True):
+        if (status == "completed") == completed and source in str(listed).split(","):
+            out.setdefault((home, away), []).append(_as_date(day))
+    return out
+
+
+def _as_date(value) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def _team_names(connection: sa.Connection, rows: PartitionRows,
+                team_ids: set[str]) -> dict[str, tuple[str, ...]]:
+    """team_id -> its spellings: its name first, then every source's aliases, then the id itself."""
+    if not team_ids:
+        return {}
+    names: dict[str, list[str]] = {t: [] for t in team_ids}
+    teams, aliases = schema.teams, schema.team_aliases
+    for team_id, name in connection.execute(sa.select(teams.c.team_id, teams.c.name).where(
+            teams.c.team_id.in_(team_ids))):
+        names[team_id].append(name)
+    for team_id, alias in connection.execute(sa.select(aliases.c.team_id, aliases.c.alias).where(
+            aliases.c.team_id.in_(team_ids))):
+        names[team_id].append(alias)
+    reference = getattr(rows, "reference", None) or {}
+    for row in reference.get("team_aliases", []) if isinstance(reference, dict) else []:
+        if row.get("team_id") in names and row.get("alias"):
+            names[row["team_id"]].append(row["alias"])
+    return {t: tuple(dict.fromkeys([*spellings, t])) for t, spellings in names.items()}
+
+
+def _shown_name(names: dict[str, tuple[str, ...]], team_id: str) -> str:
+    return names.get(team_id, (team_id,))[0]
+
+
+def _rejection_for(rejections: list[tuple[Rejection, list[str]]], home: Iterable[str], away: Iterable[str],
+                   day: dt.date) -> Rejection | None:
+    """The rejected row (with its cells) for home v away, home named before away, preferring one that
+    carries the date."""
+    home_keys, away_keys = {_key(n) for n in home}, {_key(n) for n in away}
+    found = []
+    for rejection, cells in rejections:
+        at_home = next((i for i, c in enumerate(cells) if c in home_keys), None)
+        if at_home is not None and any(c in away_keys for c in cells[at_home + 1:]):
+            found.append(rejection)
+    if not found:
+        return None
+    spelled = {day.strftime("%d/%m/%Y"), day.strftime("%d/%m/%y"), day.isoformat()}
+    return next((r for r in found if any(s in (r.raw_row or "") for s in spelled)), found[0])
+
+
+def _row_teams(raw: str) -> list[str]:
+    """A raw row's cells, normalised: an Understat record's home and away titles, else the row split on
+    the separators of the sources' rows (football-data CSV, FBref's `|`-joined cells)."""
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            record = json.loads(text)
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            sides = [record.get(key) for key in ("h", "a")]
+            return [_key(str(s.get("title"))) if isinstance(s, dict) and s.get("title") else "" for s in sides]
+    return [_key(cell) for cell in re.split(r"[,|;\t]", text)]
+
+
+def _key(spelling: str) -> str:
+    return " ".join(spelling.replace("\xa0", " ").strip().strip('"').split()).casefold()
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+@contextlib.contextmanager
+def _keep_files_if_refused(engine: sa.Engine, rows: PartitionRows, files: list[FileRecord]) -> Iterator[None]:
+    """Around a load's transaction: when the load is refused (after its rollback), keep the files it was
+    given as `record_unloaded` keeps blocked ones, in a transaction of their own, with the refusal as their
+    message. A file the warehouse already holds as loaded, unchanged, stays recorded as loaded."""
+    try:
+        yield
+    except LoadRefused as refused:
+        try:
+            _record_refused(engine, rows, files, str(refused))
+        except Exception as error:  # noqa: BLE001 - the refusal is the news; say the record failed too
+            first = (str(error).splitlines() or [type(error).__name__])[0]
+            refused.add_note(f"(the refused files could not be recorded: {first})")
+        raise
+
+
+def _record_refused(engine: sa.Engine, rows: PartitionRows, files: list[FileRecord], reason: str) -> None:
+    table = schema.source_files
+    with engine.begin() as connection:
+        loaded = dict(connection.execute(sa.select(table.c.source, table.c.fingerprint).where(
+            table.c.competition_id == rows.competition_id, table.c.season == rows.season,
+            table.c.status == "loaded")).all())
+        for record in files:
+            if record.status == "loaded" and loaded.get(record.source) == record.fingerprint:
+                continue
+            kept = dataclasses.replace(record, status="blocked", message=f"load refused: {reason}")
+            _record_file(connection, rows.competition_id, rows.season, kept, rows.conflicts.get(record.source, []))
 
 
 def _record_file(
