@@ -8,6 +8,7 @@ from football_pipeline.assets import ingestion, models, serving, warehouse
 from football_pipeline.automation.freshness import FRESHNESS_CHECKS, freshness_sensor
 from football_pipeline.automation.jobs import JOBS
 from football_pipeline.automation.schedules import SCHEDULES
+from football_pipeline.automation.seasons import SENSORS as SEASON_SENSORS
 from football_pipeline.automation.sensors import SENSORS
 from football_pipeline.resources import SourceFilesResource, SourceResultIOManager, WarehouseResource
 from football_pipeline.resources import models as models_resource
@@ -29,7 +30,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=FRESHNESS_CHECKS,
         jobs=JOBS,
         schedules=SCHEDULES,
-        sensors=[*SENSORS, freshness_sensor],
+        sensors=[*SENSORS, *SEASON_SENSORS, freshness_sensor],
         resources={
             "warehouse": WarehouseResource(),
             "sources": SourceFilesResource(),

@@ -1,6 +1,8 @@
 """Jobs. Dagster runs one partition per run: `football-pipeline run` launches the partition job once
 per competition x season with data, between the reference and aggregate jobs; backfills from the UI
-or CLI (`dagster job backfill -j partitions_job --all`) do the same over any partition set."""
+or CLI (`dagster job backfill -j partitions_job --all`) do the same over any partition set (the seasons
+the instance lists: registered by the `season_partitions` sensor, the schedules and the CLI, see
+automation/seasons.py)."""
 
 from __future__ import annotations
 

@@ -12,15 +12,20 @@
   publish sensor then republishes).
 
 Run keys include the scheduled time, so a tick evaluated twice never launches twice.
+
+Seasons follow the calendar (issue 25): before requesting runs, the full sync and the hourly refresh
+register in the instance every season from 1993-94 to the one containing the tick's date, plus the
+seasons they request (`seasons.register_seasons`), so a season that began after the code location
+was loaded is added, never dropped.
 """
 
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 
-from football_pipeline import partitions, pipeline, settings
+from football_pipeline import partitions
 from football_pipeline.automation.jobs import models_job, partitions_job, reference_job
+from football_pipeline.automation.seasons import partitions_with_data, register_seasons
 from football_pipeline.automation.sensors import FULL_SYNC_TAG
 from football_pipeline.common.competitions import COMPETITIONS
 from football_pipeline.common.seasons import Season
@@ -38,22 +43,6 @@ def _scheduled(context: dg.ScheduleEvaluationContext) -> dt.datetime:
     return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def _valid_keys() -> set[str]:
-    return set(partitions.PARTITIONS.get_partition_keys())
-
-
-def partitions_with_data(sources: SourceFilesResource) -> list[str]:
-    """Partition keys (`E0|2022-2023`) with at least one source file in the data directory, and in live
-    or replay mode in the scraped directory too; only keys the partitions definition knows."""
-    directories = [sources.directory()]
-    if sources.source_mode() in ("live", "replay"):
-        scraped = Path(sources.scraped_dir) if sources.scraped_dir else settings.scraped_dir()
-        if scraped.is_dir():
-            directories.append(scraped)
-    keys = {str(partitions.partition_key(c, s)) for d in directories for c, s in pipeline.known_partitions(d)}
-    return sorted(keys & _valid_keys())
-
-
 @dg.schedule(cron_schedule=DAILY_REFERENCE_CRON, job=reference_job, execution_timezone=UTC,
              description="Daily reference data (teams, aliases, ClubElo) before the 02:00 full sync.")
 def daily_reference_sync(context: dg.ScheduleEvaluationContext):
@@ -68,6 +57,7 @@ def daily_full_sync(context: dg.ScheduleEvaluationContext, sources: SourceFilesR
     keys = partitions_with_data(sources)
     if not keys:
         return dg.SkipReason(f"no source files in {sources.directory()}: no partition to sync")
+    register_seasons(context, keys, _scheduled(context).date())
     return [dg.RunRequest(run_key=f"{day}|{key}", partition_key=key, tags={FULL_SYNC_TAG: day}) for key in keys]
 
 
@@ -81,9 +71,8 @@ def hourly_live_refresh(context: dg.ScheduleEvaluationContext, sources: SourceFi
                              "mode (FOOTBALL_SOURCE_MODE=live)")
     when = _scheduled(context)
     season = Season.containing(when.date()).key
-    valid = _valid_keys()
     keys = [str(partitions.partition_key(c.competition_id, season)) for c in COMPETITIONS]
-    keys = [k for k in keys if k in valid]
+    register_seasons(context, keys, when.date())  # a season begun since the code location loaded: added
     hour = when.strftime("%Y-%m-%dT%H")
     return [dg.RunRequest(run_key=f"{hour}|{key}", partition_key=key, tags={"football/live_refresh": hour})
             for key in keys]

@@ -50,6 +50,37 @@ def test_partitions_cover_every_competition_and_season():
     assert partitions.split("E0|2022-2023") == ("E0", partitions.Season(2022))
 
 
+def test_the_seasons_follow_the_calendar_without_reimporting(monkeypatch):
+    # The season dimension is dynamic (the instance lists the registered seasons); in this process it
+    # also holds every season of the calendar as of the moment it is asked, never as of the import.
+    season = partitions.PARTITIONS.get_partitions_def_for_dimension("season")
+    assert isinstance(season, dg.DynamicPartitionsDefinition) and season.name == "season"
+    monkeypatch.setenv("FOOTBALL_PIPELINE_TODAY", "2027-06-30")
+    assert partitions.PARTITIONS.get_partition_keys()[-1] == "N1|2026-2027"
+    assert not partitions.PARTITIONS.has_partition_key("E0|2027-2028")
+    monkeypatch.setenv("FOOTBALL_PIPELINE_TODAY", "2027-07-01")
+    assert partitions.PARTITIONS.get_partition_keys()[-1] == "N1|2027-2028"
+    assert partitions.PARTITIONS.has_partition_key("E0|2027-2028")
+    # An asset of the partitions materializes a calendar season on an instance that registered nothing.
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def("partitions_job")
+        context = _loading_context(instance)
+        job.validate_partition_key("E0|2027-2028", selected_asset_keys=None, context=context)
+        with pytest.raises(dg.DagsterUnknownPartitionError):
+            job.validate_partition_key("E0|2030-2031", selected_asset_keys=None, context=context)
+        instance.add_dynamic_partitions("season", ["2030-2031"])  # a registered season is known too
+        job.validate_partition_key("E0|2030-2031", selected_asset_keys=None, context=context)
+        with dg.partition_loading_context(new_ctx=context):
+            valid = partitions.PARTITIONS.filter_valid_partition_keys(
+                {"E0|2027-2028", "E0|2030-2031", "E0|2031-2032", "XX|2027-2028"})
+        assert {str(k) for k in valid} == {"E0|2027-2028", "E0|2030-2031"}
+
+
+def _loading_context(instance):
+    with dg.partition_loading_context(dynamic_partitions_store=instance) as context:
+        return context
+
+
 def test_quality_checks_are_declared_and_blocking():
     graph = defs.resolve_asset_graph()
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
