@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from football_pipeline import settings
+from football_pipeline.common.teams import VocabularyError
 
 # `backtest --seasons latest` (the default): the seasons are chosen from the data (evaluate.backtest_directory).
 LATEST_SEASONS = "latest"
@@ -35,10 +37,124 @@ def _prepare_dagster_home() -> Path:
     return home
 
 
+def _refuse(command: str, problems: list[str]) -> int:
+    """Print why `command` does nothing (on stderr; indented lines belong to the line above) and exit 2."""
+    for line in problems:
+        print(line if line.startswith("  ") else f"{command}: {line}", file=sys.stderr)
+    return 2
+
+
+def _data_dir(args: argparse.Namespace) -> tuple[Path, str]:
+    """The data directory and where it was set (`--data-dir`, `FOOTBALL_DATA_DIR`, the bundled data)."""
+    if getattr(args, "data_dir", None):
+        return Path(args.data_dir).expanduser().resolve(), "--data-dir"
+    return settings.football_data_dir(), ("FOOTBALL_DATA_DIR" if os.environ.get("FOOTBALL_DATA_DIR")
+                                          else "the bundled data")
+
+
+def _data_dir_problems(data_dir: Path, origin: str, need_files: bool = True) -> list[str]:
+    """Why `data_dir` cannot be loaded, before any work: it does not exist, holds files no partition reads
+    (each listed with the name expected), or (`need_files`) holds no source file at all."""
+    from football_pipeline.ingestion import files
+
+    if not data_dir.is_dir():
+        state = "is not a directory" if data_dir.exists() else "does not exist"
+        return [f"data directory {data_dir} {state} (set by {origin})"]
+    expected = "; ".join(files.EXPECTED.values())
+    unread = files.unrecognised(data_dir)
+    if unread:
+        return [f"{len(unread)} file(s) in {data_dir} match no partition; nothing was loaded. Expected: "
+                f"{expected}", *(f"  {line}" for line in unread)]
+    if need_files and not files.discover(data_dir):
+        return [f"nothing to load: no source file in {data_dir} (set by {origin}); expected {expected}"]
+    return []
+
+
+def _renamed(data_dir: Path) -> list[str]:
+    """football-data files read under their download name, with the season their dates gave them."""
+    from football_pipeline.ingestion import files
+
+    return [f"{f.relative_to(data_dir)} read as {f.competition_id}|{f.season.key} (season from its first date)"
+            for f in files.discover(data_dir) if f.source == files.FOOTBALL_DATA
+            and f.path != files.football_data_file(data_dir, f.competition_id, f.season).path]
+
+
+PARTITION_FORM = "COMPETITION|SEASON, e.g. E0|2022-2023"
+
+
+def _partition_problem(competition: str, season: str) -> tuple[str, str] | None:
+    """Why (competition, season) is no partition, and the likely key ('' if none); None: a known
+    competition and a season from 1993-94 to the one after today's (a run registers its seasons)."""
+    from football_pipeline.common import competitions
+    from football_pipeline.common.seasons import FIRST_SEASON, Season
+
+    if competition not in competitions.BY_ID:
+        spelled = competition.upper() if competition.upper() in competitions.BY_ID else ""
+        return f"unknown competition {competition!r} (known: {', '.join(competitions.BY_ID)})", spelled and (
+            f"{spelled}|{season}")
+    try:
+        Season.from_key(season)
+    except ValueError:
+        short = re.fullmatch(r"(\d{4})-(\d{2})", season)
+        return (f"season {season!r} is not a season key (the years it spans)",
+                f"{competition}|{short[1]}-{int(short[1]) + 1}" if short else "")
+    last = Season(Season.containing(settings.today()).start_year + 1)
+    if not FIRST_SEASON.key <= season <= last.key:
+        return f"season {season} is outside the partitions ({FIRST_SEASON.key} to {last.key})", ""
+    return None
+
+
+def _partition_refusal(competition: str, season: str) -> tuple[str, str] | None:
+    """`_partition_problem`, with a likely key that is itself a partition ('e0|2022-23' -> E0|2022-2023)."""
+    refused = _partition_problem(competition, season)
+    if refused and refused[1]:
+        again = _partition_problem(*refused[1].split("|"))
+        if again:
+            refused = refused[0], again[1]
+    return refused
+
+
+def _partitions(values: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """`--partition` values as (competition, season) keys, and a message per value that is no partition."""
+    keys, problems = [], []
+    for value in values:
+        competition, bar, season = (part.strip() for part in value.strip().partition("|"))
+        refused = _partition_refusal(competition, season) if bar else ("not COMPETITION|SEASON", "")
+        why, hint = refused or (None, "")
+        if why:
+            problems.append(f"bad partition {value!r}: {why}; expected {PARTITION_FORM}"
+                            + (f" (did you mean {hint}?)" if hint else ""))
+        else:
+            keys.append((competition, season))
+    return keys, problems
+
+
+def _warehouse_problem(url: str) -> list[str]:
+    from football_pipeline.warehouse import engine as engines
+
+    problem = engines.unusable(url)
+    return [problem] if problem else []
+
+
 def run(args: argparse.Namespace) -> int:
     """Materialize the whole asset graph on the configured data, one partition per run."""
+    data_dir, origin = _data_dir(args)
+    requested, problems = _partitions(args.partition or [])
+    # Live and replay runs scrape a partition asked for by name: its file need not be here yet.
+    scraping = settings.source_mode() != "bundled"
+    problems = _data_dir_problems(data_dir, origin, need_files=not (scraping and requested)) + problems
+    if not problems and requested and not scraping:
+        from football_pipeline.common.seasons import Season
+        from football_pipeline.ingestion import files
+
+        have = {(f.competition_id, f.season.key) for f in files.discover(data_dir)}
+        problems = [f"no source file for partition {c}|{k} in {data_dir} (e.g. "
+                    f"{files.football_data_file(data_dir, c, Season.from_key(k)).relative_to(data_dir)})"
+                    for c, k in requested if (c, k) not in have]
+    if problems or (problems := _warehouse_problem(settings.warehouse_url())):  # once, not per partition
+        return _refuse("run", problems)
     if args.data_dir:
-        os.environ["FOOTBALL_DATA_DIR"] = str(Path(args.data_dir).resolve())
+        os.environ["FOOTBALL_DATA_DIR"] = str(data_dir)
     home = _prepare_dagster_home()
     import dagster as dg
 
@@ -57,11 +173,10 @@ def run(args: argparse.Namespace) -> int:
 
     defs = build_definitions()  # built now: the resources read this process's environment
     started = time.perf_counter()
-    data_dir = settings.football_data_dir()
-    keys = pipeline.known_partitions(data_dir)
-    if args.partition:
-        keys = [k for k in keys if f"{k[0]}|{k[1]}" in set(args.partition)]
+    keys = sorted(set(requested)) if requested else pipeline.known_partitions(data_dir)
     print(f"football-pipeline: data {data_dir}", flush=True)
+    for line in _renamed(data_dir):
+        print(f"football-pipeline: {line}", flush=True)
     print(f"football-pipeline: warehouse {engines.redacted(settings.warehouse_url())}", flush=True)
     checks: Counter[str] = Counter()
     failed_checks: list[str] = []
@@ -90,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
             failed_runs.append(f"{label}: {reason}")
 
     execute("reference_job")
+    with dg.DagsterInstance.get() as instance:  # the seasons to run, listed in the instance (the UI) first
+        partitions.ensure_partitions(instance, [f"{c}|{s}" for c, s in keys])
     for number, (competition_id, season) in enumerate(keys, start=1):
         key = str(partitions.partition_key(competition_id, season))
         print(f"  [{number}/{len(keys)}] {key}", flush=True)
@@ -203,16 +320,55 @@ def load(args: argparse.Namespace) -> int:
     from football_pipeline.warehouse import engine as engines
 
     url = args.warehouse_url or settings.warehouse_url()
+    data_dir, origin = _data_dir(args)
+    problems = _data_dir_problems(data_dir, origin) or _warehouse_problem(url)
+    if problems:
+        return _refuse("load", problems)
+    for line in _renamed(data_dir):
+        print(line)
     engine = engines.create_engine(url)
-    data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
-    summary = pipeline.load_directory(engine, data_dir, skip_unchanged=not args.force, workers=args.workers)
+    try:
+        summary = pipeline.load_directory(engine, data_dir, skip_unchanged=not args.force, workers=args.workers)
+    except VocabularyError as error:
+        return _refuse("load", [str(error)])
     print(f"{summary.partitions} partitions: {summary.loaded} loaded, {summary.unchanged} unchanged, "
           f"{len(summary.refused)} refused, in {summary.seconds:.1f} s -> {engines.redacted(url)}")
     for table, count in summary.rows.items():
         print(f"  {table:<18} {count:>10,}")
+    for line in summary.teams_resolved:
+        print(f"TEAM {line}")
+    if summary.teams_resolved:
+        print("  review them: football-pipeline teams review; keep them: football-pipeline teams accept DIR")
+    for line in summary.sources_left_out:
+        print(f"LEFT OUT {line}")
     for line in summary.refused:
         print(f"REFUSED {line}")
     return 1 if summary.refused else 0
+
+
+def teams(args: argparse.Namespace) -> int:
+    """The clubs and spellings the loads decided on their own: list them, or accept them into curated files."""
+    from football_pipeline.warehouse import engine as engines
+    from football_pipeline.warehouse import migrate as migrations
+    from football_pipeline.warehouse import review
+
+    url = args.warehouse_url or settings.warehouse_url()
+    problems = _warehouse_problem(url)
+    if problems:
+        return _refuse("teams", problems)
+    engine = engines.create_engine(url)
+    migrations.upgrade(engine)
+    if args.action == "review":
+        print(review.render(review.decisions(engine, include_accepted=args.all)))
+        return 0
+    if not args.directory:
+        return _refuse("teams", ["accept needs the directory whose teams.csv/team_aliases.csv to extend, e.g. "
+                                 "football-pipeline teams accept $FOOTBALL_DATA_DIR"])
+    directory = Path(args.directory).expanduser().resolve()
+    added_teams, added_aliases = review.accept(engine, directory)
+    print(f"accepted into {directory}: {added_teams} team(s) in teams.csv, {added_aliases} alias(es) in "
+          "team_aliases.csv")
+    return 0
 
 
 def crawl(args: argparse.Namespace) -> int:
@@ -220,6 +376,12 @@ def crawl(args: argparse.Namespace) -> int:
     from football_pipeline.acquire import SPIDERS
     from football_pipeline.scraping.runner import run_crawl
 
+    refused = _partition_refusal(args.competition, args.season)
+    if refused:
+        why, hint = refused
+        hint = hint and " (did you mean --competition {} --season {}?)".format(*hint.split("|"))
+        return _refuse("crawl", [f"--competition {args.competition} --season {args.season}: {why}; expected e.g. "
+                                 f"--competition E0 --season 2022-2023{hint}"])
     spider, defaults = SPIDERS[args.source]
     arguments = {"competition": args.competition, "season": args.season, **defaults}
     for item in args.arg or []:
@@ -244,6 +406,8 @@ def migrate(args: argparse.Namespace) -> int:
     from football_pipeline.warehouse import migrate as migrations
 
     url = args.warehouse_url or settings.warehouse_url()
+    if problems := _warehouse_problem(url):
+        return _refuse("migrate", problems)
     revision = migrations.upgrade(engines.create_engine(url))
     print(f"{engines.redacted(url)} is at schema revision {revision}")
     return 0
@@ -257,7 +421,7 @@ def backtest(args: argparse.Namespace) -> int:
 
     bayes = DixonColesConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
                              warm_warmup=min(args.warmup, 200))
-    data_dir = Path(args.data_dir).resolve() if args.data_dir else settings.football_data_dir()
+    data_dir, origin = _data_dir(args)
     try:
         # Seasons are checked here, before the data directory is read ("2022-23" is refused at once);
         # `latest` (the default) is chosen from the data once it is loaded.
@@ -268,6 +432,10 @@ def backtest(args: argparse.Namespace) -> int:
                                 window_seasons=args.window, lower_division=args.lower_division,
                                 strengths_lower_division=args.strengths_lower_division,
                                 cadence=args.cadence, burn_in_seasons=args.burn_in, bayes=bayes)
+        problems = _data_dir_problems(data_dir, origin) or (_warehouse_problem(args.warehouse_url)
+                                                            if args.warehouse_url else [])
+        if problems:
+            return _refuse("backtest", problems)
         # Progress (the load, each season's start with the time to go) on stderr; every refit with --verbose.
         result = backtest_directory(data_dir, config, Path(args.out), args.warehouse_url,
                                     log=print if args.verbose else (lambda _: None),
@@ -358,6 +526,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse-url", help="default: $WAREHOUSE_URL or the local SQLite warehouse")
     p.set_defaults(handler=metrics)
 
+    p = commands.add_parser("teams", help="review the clubs and spellings loads decided on their own, or accept "
+                                          "them into a directory's teams.csv/team_aliases.csv")
+    p.add_argument("action", choices=["review", "accept"])
+    p.add_argument("directory", nargs="?", help="accept: the directory to write (a data dir, or the package's "
+                                                "football_pipeline/common/data)")
+    p.add_argument("--all", action="store_true", help="review: accepted decisions too")
+    p.add_argument("--warehouse-url", help="default: $WAREHOUSE_URL or the local SQLite warehouse")
+    p.set_defaults(handler=teams)
+
     p = commands.add_parser("migrate", help="create or upgrade the warehouse schema")
     p.add_argument("--warehouse-url")
     p.set_defaults(handler=migrate)
@@ -367,6 +544,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(handler=schema_sql)
 
     args = parser.parse_args(argv)
+    if args.handler is not schema_sql:  # the settings, checked before any work, each problem named
+        problems = settings.check_environment()
+        if problems:
+            return _refuse(args.command, problems)
     return args.handler(args)
 
 

@@ -45,6 +45,9 @@ def football_data_dir() -> Path:
     return Path(configured).expanduser().resolve() if configured else BUNDLED_DATA_DIR
 
 
+SOURCE_MODES = ("bundled", "live", "replay")
+
+
 def source_mode() -> str:
     """`FOOTBALL_SOURCE_MODE`: bundled (default: files only, no network), live (scrape), or replay
     (re-run the spiders on the raw-response archive)."""
@@ -77,12 +80,20 @@ def dagster_home() -> Path:
     return Path(configured).expanduser().resolve() if configured else state_dir() / "dagster_home"
 
 
+def _date_setting(name: str) -> dt.date | None:
+    """An ISO date from the environment (None: unset); a ValueError naming the variable otherwise."""
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: not a date (expected an ISO date, e.g. 2023-04-01)") from None
+
+
 def today() -> dt.date:
     """The date that temporal checks compare against (UTC). `FOOTBALL_PIPELINE_TODAY` pins it."""
-    pinned = os.environ.get("FOOTBALL_PIPELINE_TODAY")
-    if pinned:
-        return dt.date.fromisoformat(pinned)
-    return dt.datetime.now(dt.timezone.utc).date()
+    return _date_setting("FOOTBALL_PIPELINE_TODAY") or dt.datetime.now(dt.timezone.utc).date()
 
 
 # A date inside the last bundled Premier League season: matches from it on are upcoming fixtures.
@@ -93,7 +104,31 @@ def as_of_date() -> dt.date:
     """The date that splits the data into history and upcoming fixtures: `FOOTBALL_PIPELINE_AS_OF`;
     else, in live mode, today (the fixtures feed and the sites' unplayed matches are the upcoming ones);
     else a date inside the last bundled season (results from it on are hidden from every model)."""
-    pinned = os.environ.get("FOOTBALL_PIPELINE_AS_OF")
-    if pinned:
-        return dt.date.fromisoformat(pinned)
-    return today() if source_mode() == "live" else DEFAULT_AS_OF
+    return _date_setting("FOOTBALL_PIPELINE_AS_OF") or (today() if source_mode() == "live" else DEFAULT_AS_OF)
+
+
+def check_environment() -> list[str]:
+    """Every setting in the environment that cannot work, each naming the variable, its value and what is
+    accepted (empty: none). The CLI calls it before any work. `FOOTBALL_MODELS_*` are checked by the
+    `models` resource's own rules (`resources.models.environment_problems`), only when one is set."""
+    problems = []
+    for name in ("FOOTBALL_PIPELINE_TODAY", "FOOTBALL_PIPELINE_AS_OF"):
+        try:
+            _date_setting(name)
+        except ValueError as error:
+            problems.append(str(error))
+    mode = os.environ.get("FOOTBALL_SOURCE_MODE")
+    if mode and mode not in SOURCE_MODES:
+        problems.append(f"FOOTBALL_SOURCE_MODE={mode!r}: not a source mode (one of {', '.join(SOURCE_MODES)})")
+    url = os.environ.get("WAREHOUSE_URL")
+    if url:
+        from football_pipeline.warehouse.engine import url_problem
+
+        problem = url_problem(url)
+        if problem:
+            problems.append(f"WAREHOUSE_URL={problem.removeprefix('URL ')}")
+    if any(value for name, value in os.environ.items() if name.startswith("FOOTBALL_MODELS_")):
+        from football_pipeline.resources.models import environment_problems
+
+        problems.extend(f"model settings: {problem}" for problem in environment_problems())
+    return problems

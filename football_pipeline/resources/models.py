@@ -7,9 +7,10 @@ import os
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from football_pipeline import settings
+from football_pipeline.common import competitions
 from football_pipeline.modelling.backtest import (
     AUTO_EVALUATION,
     MIN_EVALUATION_MATCHES,
@@ -20,6 +21,9 @@ from football_pipeline.modelling.backtest import (
 from football_pipeline.modelling.dixon_coles import DixonColesConfig
 
 SEASON_SLOTS = DixonColesConfig.season_capacity  # the Bayesian model's seasons: the longest window
+# Upper bounds that catch a typo (10^9 draws would run for days, not fail): well above any real setting.
+MAX_DRAWS, MAX_CHAINS = 100_000, 64
+MAX_R_HAT_LIMIT = 1.1  # the classic Gelman-Rubin threshold; a looser limit (or inf) turns the gate off
 
 
 class ModelsResource(dg.ConfigurableResource):
@@ -46,13 +50,19 @@ class ModelsResource(dg.ConfigurableResource):
     strengths_lower_division: bool = Field(default=True, description="the ML Dixon-Coles fit behind XGBoost's "
                                            "strength features and the stacks sees the division below")
     cadence: Cadence = Field(default="month", description="backtest refit cadence: matchweek, week or month")
-    backtest_draws: int = Field(default=1000, ge=1, description="NUTS draws per chain in backtest refits")
-    draws: int = Field(default=1000, ge=1, description="NUTS draws per chain of the production fit")
-    chains: int = Field(default=4, ge=2, description="NUTS chains (R-hat compares chains: at least 2)")
-    warmup: int = Field(default=1000, ge=1, description="NUTS warm-up (adaptation) iterations per chain")
-    max_r_hat: float = Field(default=1.01, gt=1.0, description="convergence check: worst rank-normalised split "
-                             "R-hat (the larger of its bulk and folded halves) below this")
-    min_ess: float = Field(default=400.0, ge=0, description="convergence check: smallest bulk and tail ESS")
+    backtest_draws: int = Field(default=1000, ge=1, le=MAX_DRAWS,
+                                description=f"NUTS draws per chain in backtest refits (1 to {MAX_DRAWS})")
+    draws: int = Field(default=1000, ge=1, le=MAX_DRAWS,
+                       description=f"NUTS draws per chain of the production fit (1 to {MAX_DRAWS})")
+    chains: int = Field(default=4, ge=2, le=MAX_CHAINS,
+                        description=f"NUTS chains (R-hat compares chains: 2 to {MAX_CHAINS})")
+    warmup: int = Field(default=1000, ge=1, le=MAX_DRAWS,
+                        description=f"NUTS warm-up (adaptation) iterations per chain (1 to {MAX_DRAWS})")
+    max_r_hat: float = Field(default=1.01, gt=1.0, le=MAX_R_HAT_LIMIT, allow_inf_nan=False,
+                             description="convergence check: worst rank-normalised split R-hat (the larger of "
+                             f"its bulk and folded halves) below this (above 1, at most {MAX_R_HAT_LIMIT})")
+    min_ess: float = Field(default=400.0, ge=0, allow_inf_nan=False,
+                           description="convergence check: smallest bulk and tail ESS")
     min_training_matches: int = Field(default=200, ge=1, description="blocking check: the Bayesian fit's window and "
                                       "XGBoost's training rows hold at least this many played matches")
     resume_backtest: bool = Field(default=True, description="the backtest takes over the refits of the newest "
@@ -65,6 +75,12 @@ class ModelsResource(dg.ConfigurableResource):
                                            description="MLflow registry name of the Bayesian Dixon-Coles fits")
     xgboost_registered_model: str = Field(default="football-pipeline-xgboost",
                                           description="MLflow registry name of the XGBoost fits (with odds features)")
+
+    @field_validator("competition")
+    @classmethod
+    def _known_competition(cls, value: str) -> str:
+        competitions.get(value)  # ValueError: unknown competition 'X9' (known: E0, E1, ...)
+        return value
 
     @model_validator(mode="after")
     def _settings_mean_something(self) -> ModelsResource:
@@ -131,7 +147,34 @@ def from_environment(**overrides) -> ModelsResource:
     `FOOTBALL_MODELS_CADENCE=matchweek`, `FOOTBALL_MODELS_DRAWS=2000`); unset fields keep their defaults.
     A value that does not fit its field (or a combination the backtest cannot run) is a ValueError naming
     the variable and the reason."""
+    models, problems = _read_environment(overrides)
+    if models is None:
+        raise ValueError("; ".join(problems))
+    return models
+
+
+def environment_problems() -> list[str]:
+    """What is wrong with the `FOOTBALL_MODELS_*` settings, one message per variable, each naming it, its
+    value and what is accepted (empty: nothing); variables that name no setting are listed too."""
+    fields = {ENV_PREFIX + name.upper() for name in ModelsResource.model_fields if name != "as_of"}
+    problems = []
+    for name, value in sorted(os.environ.items()):
+        if name.startswith(ENV_PREFIX) and name not in fields and value:
+            known = ("the as-of date is FOOTBALL_PIPELINE_AS_OF" if name == ENV_PREFIX + "AS_OF"
+                     else "known: " + ", ".join(sorted(fields)))
+            problems.append(f"{name}={value!r}: not a model setting ({known})")
+    seasons = os.environ.get(ENV_PREFIX + "EVALUATION_SEASONS")
+    for reason in _read_environment({})[1]:
+        # Reasons about the settings together come from the evaluation seasons (`_settings_mean_something`).
+        named = reason.startswith(ENV_PREFIX) or not seasons
+        problems.append(reason if named else f"{ENV_PREFIX}EVALUATION_SEASONS={seasons!r}: {reason}")
+    return problems
+
+
+def _read_environment(overrides: dict[str, object]) -> tuple[ModelsResource | None, list[str]]:
+    """The resource from the environment and `overrides`, or None and the reasons it cannot be built."""
     values: dict[str, object] = {}
+    problems = []
     for name, field in ModelsResource.model_fields.items():
         if name == "as_of":  # FOOTBALL_PIPELINE_AS_OF, shared with the serving side
             continue
@@ -141,15 +184,17 @@ def from_environment(**overrides) -> ModelsResource:
         kind = field.annotation if field.annotation in (int, float) else str
         try:
             values[name] = kind(raw)
-        except ValueError as error:
-            raise ValueError(f"{ENV_PREFIX + name.upper()}={raw!r}: not a valid {kind.__name__}") from error
+        except ValueError:
+            problems.append(f"{ENV_PREFIX + name.upper()}={raw!r}: not a valid {kind.__name__}")
+    if problems:
+        return None, problems
     try:
-        return ModelsResource(**{**values, **overrides})
+        return ModelsResource(**{**values, **overrides}), []
     except ValidationError as error:
-        raise ValueError(_reasons(error, from_env=set(values) - set(overrides))) from None
+        return None, _reasons(error, from_env=set(values) - set(overrides))
 
 
-def _reasons(error: ValidationError, from_env: set[str]) -> str:
+def _reasons(error: ValidationError, from_env: set[str]) -> list[str]:
     """Pydantic's errors, one per setting, named as the user set it: `FOOTBALL_MODELS_WINDOW_SEASONS=0: ...`."""
     lines = []
     for item in error.errors():
@@ -159,5 +204,15 @@ def _reasons(error: ValidationError, from_env: set[str]) -> str:
             continue
         field = str(item["loc"][0])
         name = ENV_PREFIX + field.upper() if field in from_env else field
+        if item["type"] == "finite_number":  # inf or nan: say which numbers are
+            reason += f" ({_bounds(field)})"
         lines.append(f"{name}={item['input']!r}: {reason}")
-    return "; ".join(lines)
+    return lines
+
+
+def _bounds(field: str) -> str:
+    """A field's range as its constraints say, e.g. `greater than 1.0 and at most 1.1`."""
+    words = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
+    limits = [f"{words[k]} {getattr(m, k)}" for m in ModelsResource.model_fields[field].metadata for k in words
+              if getattr(m, k, None) is not None]
+    return " and ".join(limits) or "a finite number"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +67,70 @@ def detect(connection: sa.Connection) -> Backend:
         return Backend(POSTGRESQL)
     license_ = connection.execute(sa.text("SELECT current_setting('timescaledb.license', true)")).scalar()
     return Backend(TIMESCALEDB, version, license_)
+
+
+def unusable(url: str, timeout: int = 10) -> str | None:
+    """Why the warehouse at `url` cannot be used, in one line naming it with its password hidden (None: it
+    can). Checked once before a run or a load, instead of a traceback per partition: a server must answer
+    (within `timeout` seconds), a SQLite file's folder must be creatable and writable (WAL mode writes
+    beside the file) and the file openable; a missing SQLite file is created, as the load would."""
+    problem = url_problem(url)
+    if problem:
+        return f"warehouse {problem}"
+    shown, parsed = redacted(url), make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return None
+        path = Path(parsed.database).expanduser()
+        problem = _sqlite_folder_problem(path.parent)
+        if problem:
+            return f"warehouse {shown}: cannot create the SQLite file {path}: {problem}"
+        engine = create_engine(url)
+    elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        engine = sa.create_engine(parsed.set(drivername="postgresql+psycopg2"),
+                                  connect_args={"connect_timeout": timeout})
+    else:
+        try:
+            engine = sa.create_engine(parsed)
+        except (sa.exc.SQLAlchemyError, ImportError) as error:  # no such dialect or driver
+            return f"warehouse {shown}: {str(error).splitlines()[0]}"
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+        if parsed.get_backend_name() == "sqlite":
+            return f"warehouse {shown}: cannot open the SQLite file {parsed.database}: {reason}"
+        return f"warehouse {shown} is not reachable: {reason}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def _sqlite_folder_problem(folder: Path) -> str | None:
+    """Why a SQLite file cannot be created in `folder` (None: it can)."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe, name = tempfile.mkstemp(dir=folder, prefix=".warehouse-check-")
+        os.close(probe)
+        os.unlink(name)
+    except OSError as error:
+        return f"its folder {folder} is not writable ({error.strerror or error})"
+    return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not a database URL, naming it with any password hidden (None: it is one)."""
+    try:
+        make_url(url)
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+        return (f"URL {shown!r} is not a database URL (e.g. sqlite:///path/warehouse.sqlite or "
+                "postgresql://user:password@host:5432/database)")
+    return None
 
 
 def redacted(url: str) -> str:

@@ -150,3 +150,107 @@ def test_decode_refuses_html(data: bytes, title: str) -> None:
 def test_csv_mentioning_html_text_is_not_html() -> None:
     text, _ = decode_text("x.csv", b"Div,Date,HomeTeam\nE0,01/01/23,<b>Arsenal</b>\n")
     assert "<b>Arsenal</b>" in text
+
+
+# --- UTF-16 ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("encode", "encoding", "bom"), [
+    (lambda text: text.encode("utf-16"), "utf-16", True),  # BOM \xff\xfe (little-endian), as Excel writes it
+    (lambda text: b"\xfe\xff" + text.encode("utf-16-be"), "utf-16", True),  # big-endian BOM
+    (lambda text: text.encode("utf-16-le"), "utf-16-le", False),  # no BOM: read by its NUL high bytes
+])
+def test_utf16_csv_is_decoded_and_parses_like_the_original(tmp_path: Path, encode, encoding, bom) -> None:
+    from football_pipeline.ingestion import football_data
+
+    original = (BUNDLED_DATA_DIR / "football-data" / "E0" / "2223.csv").read_bytes()
+    wide = tmp_path / "football-data" / "E0" / "2223.csv"
+    wide.parent.mkdir(parents=True)
+    wide.write_bytes(encode(original.decode("utf-8-sig")))
+    assert wide.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff", b"D\x00")
+    text, info = decode_text("E0/2223.csv", wide.read_bytes())
+    assert text.startswith("Div,Date,Time,HomeTeam") and (info["encoding"], info["bom"]) == (encoding, bom)
+    assert info["line_endings"] == "CRLF"
+    before = football_data.parse(original, path="E0/2223.csv", competition_id="E0", season=Season(2022))
+    after = football_data.parse(wide.read_bytes(), path="E0/2223.csv", competition_id="E0", season=Season(2022))
+    assert len(after.matches) == 380 and not after.rejections
+    assert after.matches.equals(before.matches) and after.odds.equals(before.odds)
+
+
+def test_utf16_that_is_not_utf16_or_is_html_is_refused() -> None:
+    with pytest.raises(SourceFileError, match="not valid UTF-16"):
+        decode_text("x.csv", "Div,Date\n".encode("utf-16") + b"\x00")  # an odd byte: cut off
+    with pytest.raises(SourceFileError, match="HTML page"):
+        decode_text("x.csv", "<html><title>Blocked</title></html>".encode("utf-16"))
+    with pytest.raises(SourceFileError, match="empty"):
+        decode_text("x.csv", " \r\n".encode("utf-16"))
+
+
+# --- football-data.co.uk's download names and unrecognised files -----------------------------------------------
+
+
+def _put(data_dir: Path, relative: str, source: str = "football-data/E0/2223.csv") -> Path:
+    path = data_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((BUNDLED_DATA_DIR / source).read_bytes())
+    return path
+
+
+def test_download_named_files_are_read_by_the_season_of_their_first_date(data_dir: Path) -> None:
+    _put(data_dir, "football-data/E0.csv")  # 2022-23: first match 05/08/2022
+    _put(data_dir, "football-data/E1/E1.csv", "football-data/E1/2122.csv")  # 2021-22
+    _put(data_dir, "football-data/E0/2122.csv", "football-data/E0/2122.csv")  # by its own name
+    found = {(f.competition_id, f.season.key): f.relative_to(data_dir) for f in files.discover(data_dir)}
+    assert found == {("E0", "2022-2023"): "football-data/E0.csv", ("E1", "2021-2022"): "football-data/E1/E1.csv",
+                     ("E0", "2021-2022"): "football-data/E0/2122.csv"}
+    # The Dagster assets find the same files by partition.
+    located = files.locate("football-data", data_dir, "E0", Season(2022))
+    assert located is not None and located.path == data_dir / "football-data" / "E0.csv"
+    assert files.locate("football-data", data_dir, "E1", Season(2021)).path.name == "E1.csv"
+    assert files.locate("football-data", data_dir, "E0", Season(2020)) is None
+    assert files.unrecognised(data_dir) == []
+
+
+def test_unrecognised_names_each_file_and_the_name_expected(data_dir: Path) -> None:
+    _put(data_dir, "football-data/E0/2223.csv")
+    _put(data_dir, "football-data/fixtures.csv")  # the fixtures feed: a companion, not a season file
+    _put(data_dir, "football-data/e1/2223.csv", "football-data/E1/2223.csv")
+    _put(data_dir, "football-data/E0/2022.csv", "football-data/E0/2122.csv")
+    _put(data_dir, "football-data/E0/E0.csv")  # the same season as E0/2223.csv
+    _put(data_dir, "football-data/SP1.csv")  # an E0 file named SP1
+    _put(data_dir, "football-data/XX/2223.csv")
+    _put(data_dir, "football-data/2324/E0.csv")
+    _put(data_dir, "football-data/E0/notes.txt")  # not a data file: left alone
+    (data_dir / "football-data" / "N1.csv").write_text("Div,Date,HomeTeam,AwayTeam\n")
+    _put(data_dir, "understat/epl/2022.json", "understat/EPL/2022.json")
+    _put(data_dir, "understat/EPL/2022-23.json", "understat/EPL/2022.json")
+    _put(data_dir, "fbref/SP1/2023-24/schedule.html", "fbref/SP1/2023-2024/schedule.html")
+    _put(data_dir, "D1.csv")
+    assert files.unrecognised(data_dir) == [
+        "football-data/2324/E0.csv: football-data.co.uk's URL layout (mmz4281/2324/E0.csv): "
+        "name it football-data/E0/2324.csv",
+        "football-data/E0/2022.csv: '2022' is not a season code (SSSS: the two years' last digits, "
+        "2223 = 2022-23); its first match (2021-08-13) is in 2021-2022: name it football-data/E0/2122.csv",
+        "football-data/E0/E0.csv: holds E0 2022-2023 (first match 2022-08-05), which football-data/E0/2223.csv "
+        "already provides: remove one",
+        "football-data/N1.csv: cannot tell its season (no row with a date in a Date column); "
+        "name it football-data/N1/<SSSS>.csv, e.g. football-data/N1/2324.csv for 2023-24",
+        "football-data/SP1.csv: named SP1 but its Div column says 'E0'",
+        "football-data/XX/2223.csv: 'XX' is not a division; expected football-data/<DIV>/<SSSS>.csv, "
+        "e.g. football-data/E0/2324.csv for 2023-24 (DIV: E0, E1, SP1, D1, I1, F1, N1), "
+        "or under its download name, football-data/E0.csv",
+        "football-data/e1/2223.csv: division folders are upper-case: rename football-data/e1 to "
+        "football-data/E1 (football-data/E1/2223.csv)",
+        "understat/EPL/2022-23.json: '2022-23' is not a season's first year; name it understat/EPL/2022.json",
+        "understat/epl/2022.json: Understat spells the league 'EPL': rename understat/epl to understat/EPL",
+        "fbref/SP1/2023-24/schedule.html: '2023-24' is not a season key (e.g. 2023-2024); "
+        "name the folder fbref/SP1/2023-2024",
+        "D1.csv: not in a source folder (only teams.csv and team_aliases.csv belong at the top); "
+        "move it to football-data/D1.csv",
+    ]
+    # Only the file by its own name is read; the duplicate under the download name is not.
+    assert [f.relative_to(data_dir) for f in files.discover(data_dir)] == ["football-data/E0/2223.csv"]
+
+
+def test_bundled_data_has_no_unrecognised_file() -> None:
+    assert files.unrecognised(BUNDLED_DATA_DIR) == []
