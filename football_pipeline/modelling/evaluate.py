@@ -40,12 +40,13 @@ def backtest_directory(data_dir: Path, config: BacktestConfig, out: Path | None 
                        warehouse_url: str | None = None, today: dt.date | None = None,
                        log: Callable[[str], None] = print,
                        progress: Callable[[str], None] | None = None,
-                       latest: bool = False) -> BacktestResult:
+                       latest: bool = False, vocabulary_dir: Path | None = None) -> BacktestResult:
     """Load `data_dir`'s leagues of the competition's country (its pyramid: teams move between them,
     other countries' leagues share no team) into a scratch warehouse, then walk forward. `log` gets
     every refit, `progress` (default: `log`) the load, the features and each season's start. `latest`:
     evaluate the data's latest season with enough results instead of `config`'s seasons
-    (`backtest.latest_evaluation_seasons`; the result's config holds the seasons chosen)."""
+    (`backtest.latest_evaluation_seasons`; the result's config holds the seasons chosen). `vocabulary_dir`:
+    curated teams/aliases in place of the bundled ones (the next-season drill)."""
     from football_pipeline import pipeline
     from football_pipeline.ingestion.files import discover
     from football_pipeline.warehouse import engine as engines
@@ -59,11 +60,16 @@ def backtest_directory(data_dir: Path, config: BacktestConfig, out: Path | None 
     with tempfile.TemporaryDirectory(prefix="football-backtest-") as scratch:
         url = warehouse_url or f"sqlite:///{Path(scratch) / 'warehouse.db'}"
         engine = engines.create_engine(url)
-        summary = pipeline.load_directory(engine, Path(data_dir), workers=2, today=today, only=only)
+        summary = pipeline.load_directory(engine, Path(data_dir), workers=2, today=today, only=only,
+                                          vocabulary_dir=vocabulary_dir)
         progress(f"Loaded {summary.partitions} partitions ({', '.join(sorted({c for c, _ in only}))}) from "
                  f"{data_dir} ({summary.loaded} loaded, {len(summary.refused)} refused) in {summary.seconds:.1f} s")
         for line in summary.refused:
             progress(f"REFUSED {line}")
+        for line in summary.sources_left_out:
+            progress(f"LEFT OUT {line}")
+        for line in summary.teams_resolved:
+            progress(f"TEAM {line}")
         frame, feats = backtest_frame(engine)
         progress(f"{len(frame):,} matches, {feats.shape[1]} features")
         if latest:

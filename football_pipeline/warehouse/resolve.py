@@ -34,7 +34,8 @@ import sqlalchemy as sa
 
 from football_pipeline.common import competitions
 from football_pipeline.common.seasons import Season
-from football_pipeline.common.teams import Team, Vocabulary, new_team_id, similarity
+from football_pipeline.common.teams import Team, Vocabulary, VocabularyError, new_team_id, normalise, similarity
+from football_pipeline.ingestion import companions
 from football_pipeline.ingestion.files import FOOTBALL_DATA
 from football_pipeline.ingestion.records import Rejection
 from football_pipeline.quality.validate import PROVISIONAL, ValidatedFile, is_provisional
@@ -126,6 +127,15 @@ def learned(engine: sa.Engine, vocabulary: Vocabulary) -> Vocabulary:
         return vocabulary
     created = [Team(team_id, name, country) for _, country, _, team_id, decision, name in rows
                if decision == NEW_TEAM]
+    for source, country, alias, team_id, decision, _ in rows:
+        curated = vocabulary.resolve(source, country, alias)
+        if decision == NEW_TEAM and curated is not None and curated != team_id:
+            raise VocabularyError(
+                f"{source} spelling {alias!r} ({country}) is {curated!r} in "
+                f"{vocabulary.origins.get((source, country, normalise(alias)), 'the curated files')}, but a load "
+                f"created the club {team_id!r} for it: that id is in match ids and predictions and stays. Map "
+                f"the spelling to {team_id!r} (football-pipeline teams accept writes it), or move "
+                f"{curated!r}'s other aliases onto {team_id!r}")
     return vocabulary.learn(created, [(s, c, a, t) for s, c, a, t, _, _ in rows])
 
 
@@ -277,7 +287,9 @@ def _resolve_primary(competition_id: str, season: str, country: str, primary: Va
         _decide(resolution, PRIMARY, country, spelling, team_id, NEW_TEAM, evidence, primary, competition_id, season,
                 team_name=name)
     if misspelt:
-        resolution.refused[PRIMARY] = f"{primary.parsed.path}: " + "; ".join(misspelt)
+        feed = primary.parsed.info.get("fixtures_feed")  # fixtures.csv rows merged into the season file
+        where = f"{primary.parsed.path} (with the coming matches of {feed})" if feed else primary.parsed.path
+        resolution.refused[PRIMARY] = f"{where}: " + "; ".join(misspelt)
         _quarantine(primary, [s for s in unknown if PROVISIONAL + s not in resolution.mapping[PRIMARY]],
                     "not resolved: a misspelling of a known club?")
 
@@ -445,8 +457,9 @@ def _quarantine(validated: ValidatedFile, spellings: list[str], why: str) -> Non
     rows = frame[frame["home_team_id"].isin(ids) | frame["away_team_id"].isin(ids)]
     for _, row in rows.iterrows():
         name = row["home_team"] if row["home_team_id"] in ids else row["away_team"]
-        validated.rejections.append(Rejection(int(row["source_row"]), row["raw_row"],
-                                              f"team spelling {name!r}: {why}", "teams_known"))
+        rejection = Rejection(int(row["source_row"]), row["raw_row"], f"team spelling {name!r}: {why}", "teams_known")
+        feed = validated.parsed.info.get("fixtures_feed")
+        validated.rejections.append(companions.fixture_rejection(rejection, str(feed)) if feed else rejection)
 
 
 def _provisional(frame: pd.DataFrame) -> set[str]:

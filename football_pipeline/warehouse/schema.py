@@ -68,8 +68,7 @@ team_resolutions = sa.Table(
     sa.Column("season", sa.String(9), nullable=False),
     sa.Column("decided_at", TS, nullable=False, server_default=sa.func.current_timestamp()),
     sa.Column("accepted_at", TS, comment="when a person accepted it into the curated files"),
-    comment="Clubs and spellings the curated vocabulary did not know, and what the load decided",
-)
+)  # the clubs and spellings the curated vocabulary did not know, and what the loads decided
 
 matches = sa.Table(
     "matches",

@@ -274,3 +274,65 @@ def test_clubelo_names_resolved_by_country_level_and_name(engine, tmp_path):
         spelling = next(a for (s, c, a), t in curated.aliases.items() if s == "football-data" and t == team_id)
         assert vocabulary.resolve("football-data", "ENG", spelling) == auto_id
     assert all("ENG" not in line for line in unresolved)
+
+
+def test_a_created_id_is_permanent_curation_cannot_give_a_second_one(engine, data_dir, tmp_path):
+    copy_bundled(data_dir, E0_2223)
+    vocab = trimmed(tmp_path / "vocab", drop_teams={"nottingham-forest"})
+    load(engine, data_dir, vocab)
+    # Later someone curates Forest under another id, for the same spelling.
+    (data_dir / "teams.csv").write_text("team_id,name,country\nforest,Nottingham Forest FC,ENG\n")
+    (data_dir / "team_aliases.csv").write_text("source,country,alias,team_id\nfootball-data,ENG,Nott'm Forest,forest\n")
+    with pytest.raises(VocabularyError) as error:
+        pipeline.load_directory(engine, data_dir, skip_unchanged=False, vocabulary_dir=vocab)
+    assert "created the club 'nottm-forest'" in str(error.value) and "'forest'" in str(error.value)
+
+
+def test_next_season_drill_backtest_runs_with_clubs_never_seen(tmp_path):
+    """EPL 2019-20 to 2021-22 with every club first seen after 2019-20 unknown (Leeds, West Brom, Fulham,
+    Brentford...): the walk-forward backtest loads, resolves and predicts every 2021-22 match, the
+    new clubs' included. (The ML models here, to keep it short; bench/bench_new_clubs.py walks every model
+    and scores the new clubs' first matches against the market.)"""
+    from football_pipeline.modelling.backtest import BacktestConfig
+    from football_pipeline.modelling.evaluate import backtest_directory
+
+    data_dir = drill.layout(pipeline.settings.BUNDLED_DATA_DIR, tmp_path / "data", competitions=["E0"],
+                            since="2019-2020", until="2021-2022")
+    hidden = drill.hide_clubs(tmp_path / "vocab", drill.first_seasons(data_dir), "2019-2020")
+    assert {"brentford", "leeds-united"} <= hidden
+    lines: list[str] = []
+    config = BacktestConfig(competition="E0", evaluation_seasons=("2021-2022",), window_seasons=2, cadence="month",
+                            bayesian=False)
+    result = backtest_directory(data_dir, config, vocabulary_dir=tmp_path / "vocab", log=lambda _: None,
+                                progress=lines.append)
+    assert not any(line.startswith(("REFUSED", "LEFT OUT")) for line in lines)
+    assert any(line.startswith("TEAM football-data 'Brentford'") and "a new club 'brentford'" in line
+               for line in lines)
+    for model in ("dixon_coles_mle", "xgboost"):
+        rows = result.predictions[result.predictions["model"] == model]
+        assert len(rows) == 380 and rows[["p_home", "p_draw", "p_away"]].notna().all().all(), model
+        brentford = rows[(rows["home_team"] == "brentford") | (rows["away_team"] == "brentford")]
+        assert len(brentford) == 38
+        # Brentford's first match (13 August 2021, at home to Arsenal): the newcomer is the weaker side.
+        first = brentford.sort_values("date").iloc[0]
+        assert first["home_team"] == "brentford" and first["p_home"] < first["p_away"], model
+
+
+def test_cli_load_reports_decisions_and_teams_review_accept(data_dir, tmp_path, capsys):
+    from football_pipeline import cli
+
+    copy_bundled(data_dir, E0_2223)
+    renamed_forest(data_dir, "Trentside Rovers")
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    assert cli.main(["load", "--data-dir", str(data_dir), "--warehouse-url", url]) == 0
+    out = capsys.readouterr().out
+    assert "TEAM football-data 'Trentside Rovers' (football-data/E0/2223.csv): a new club 'trentside-rovers'" in out
+    assert cli.main(["teams", "review", "--warehouse-url", url]) == 0
+    assert "'Trentside Rovers' (ENG) -> trentside-rovers (Trentside Rovers): new_team" in capsys.readouterr().out
+    assert cli.main(["teams", "accept", str(data_dir), "--warehouse-url", url]) == 0
+    assert "1 team(s) in teams.csv, 1 alias(es)" in capsys.readouterr().out
+    assert "trentside-rovers,Trentside Rovers,ENG" in (data_dir / "teams.csv").read_text()
+    assert cli.main(["teams", "review", "--warehouse-url", url]) == 0
+    assert "No automatic team decisions to review." in capsys.readouterr().out
+    assert cli.main(["load", "--data-dir", str(data_dir), "--warehouse-url", url, "--force"]) == 0
+    assert "TEAM" not in capsys.readouterr().out  # now curated: nothing decided
