@@ -37,12 +37,13 @@ from football_pipeline.modelling.evaluate import backtest_directory, match_rps  
 MODELS = ("market", "bayesian_dixon_coles", "dixon_coles_mle", "xgboost", "ensemble", "ensemble_no_odds")
 
 
-def new_club_matches(predictions: pd.DataFrame, clubs: set[str], first: int) -> dict[str, list[str]]:
-    """Club -> match ids of its first `first` scored matches of the evaluation."""
+def new_club_matches(predictions: pd.DataFrame, first_seen: dict[str, str], first: int) -> dict[str, list[str]]:
+    """Club -> match ids of its first `first` scored matches of the season it was first seen in, for the
+    clubs first seen in an evaluated season."""
     rows = predictions[predictions["model"] == "market"].sort_values("date")
     out = {}
-    for club in sorted(clubs):
-        mine = rows[(rows["home_team"] == club) | (rows["away_team"] == club)]
+    for club, season in sorted(first_seen.items()):
+        mine = rows[((rows["home_team"] == club) | (rows["away_team"] == club)) & (rows["season"] == season)]
         if len(mine):
             out[club] = mine["match_id"].astype(str).head(first).tolist()
     return out
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data_dir = layout(settings.BUNDLED_DATA_DIR, work / "data", competitions=["E0"], since=args.since)
-        hidden = hide_clubs(work / "vocabulary", first_seasons(data_dir), args.cutoff)
+        first_seen = first_seasons(data_dir)
+        hidden = hide_clubs(work / "vocabulary", first_seen, args.cutoff)
         runs = {}
         for name, vocabulary_dir in (("curated", None), ("drilled", work / "vocabulary")):
             started = time.perf_counter()
@@ -90,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         curated.predictions[key + ["home_team", "away_team"]].drop_duplicates(key), on=key, how="left",
         suffixes=("", "_curated"))
     labelled = labelled.assign(home_team=labelled["home_team_curated"], away_team=labelled["away_team_curated"])
-    firsts = new_club_matches(labelled, hidden, args.first)
+    firsts = new_club_matches(labelled, {c: first_seen[c] for c in hidden}, args.first)
     ids = sorted({m for ms in firsts.values() for m in ms})
-    print(f"new clubs in the evaluation: {', '.join(f'{c} ({len(m)})' for c, m in firsts.items())}; "
+    print(f"clubs first seen in an evaluated season: {', '.join(f'{c} {first_seen[c]}' for c in firsts)}; "
           f"{len(ids)} matches")
     print(f"| model | RPS, new clubs' first {args.first} | market, same | gap | RPS, all | market, all |")
     print("|---|---|---|---|---|---|")

@@ -57,13 +57,17 @@ def main(argv: list[str] | None = None) -> int:
         summary = load_directory(engine, data_dir, vocabulary_dir=work / "vocabulary")
         seconds = time.perf_counter() - started
         report = compare_links(engine, data_dir)
+        elo = clubelo_links(engine, work / "vocabulary", hidden)
         shutil.rmtree(work / "data", ignore_errors=True)
 
     print(f"cut-off {args.cutoff}: {len(hidden)} clubs removed from the vocabulary "
           f"({', '.join(sorted(hidden)[:12])}{', ...' if len(hidden) > 12 else ''})")
-    print(f"loaded {summary.loaded} of {summary.partitions} partitions in {seconds:.1f} s; "
-          f"refused {len(summary.refused)}; secondary files left out {len(summary.sources_left_out)}")
-    for line in summary.refused + summary.sources_left_out:
+    no_primary = [line for line in summary.refused if "has no football-data file" in line]
+    refused = [line for line in summary.refused if line not in no_primary]
+    print(f"loaded {summary.loaded} of {summary.partitions} partitions in {seconds:.1f} s; refused {len(refused)}; "
+          f"secondary files left out {len(summary.sources_left_out)}; {len(no_primary)} partitions with a new club "
+          "and no football-data file to resolve it against (not measured: no primary source)")
+    for line in refused + summary.sources_left_out:
         print("  !", line[:300])
     kinds: dict[str, int] = {}
     for line in summary.teams_resolved:
@@ -76,7 +80,51 @@ def main(argv: list[str] | None = None) -> int:
           f"({report['recovered'] / max(report['links'], 1):.1%}), {report['wrong']} wrong")
     for line in report["missed"][:20] + report["wrong_pairs"][:20]:
         print("  -", line)
-    return 0 if report["recovered"] == report["links"] and not report["wrong"] and not summary.refused else 1
+    print(f"ClubElo (ratings, not matches: country, level in the seasons played, name): {elo['right']} of "
+          f"{elo['rated']} removed clubs with a ClubElo rating found, {elo['wrong']} wrong; "
+          f"{elo['unresolved']} ClubElo names left as WARN")
+    return 0 if report["recovered"] == report["links"] and not report["wrong"] and not refused else 1
+
+
+def clubelo_links(engine, vocabulary_dir: Path, hidden: set[str]) -> dict[str, int]:
+    """The removed clubs' ClubElo names, resolved as the elo_ratings asset does, against the curated ones."""
+    from football_pipeline.common.teams import Vocabulary
+    from football_pipeline.ingestion import clubelo
+    from football_pipeline.pipeline import learned_vocabulary
+    from football_pipeline.warehouse import resolve
+
+    vocabulary = learned_vocabulary(engine, Vocabulary.load(base=vocabulary_dir))
+    raw = clubelo.read_all(settings.BUNDLED_DATA_DIR)
+    _, unmapped = clubelo.map_ratings(raw, vocabulary)
+    decisions, unresolved = resolve.clubelo(engine, raw, unmapped, vocabulary, clubelo.LEAGUE_COUNTRY)
+    curated = Vocabulary.load()
+    right = wrong = 0
+    for decision in decisions:
+        truth = curated.resolve("clubelo", decision.country, decision.spelling)
+        spellings = [a for (s, c, a), t in curated.aliases.items() if s == "football-data" and t == truth]
+        if any(vocabulary.resolve("football-data", decision.country, a) == decision.team_id for a in spellings):
+            right += 1
+        else:
+            wrong += 1
+    # Measurable: a removed club whose ClubElo rows cover at least one season it played in the warehouse.
+    with engine.connect() as connection:
+        played = connection.execute(sa.text(
+            "SELECT DISTINCT m.home_team_id, m.season, c.tier FROM matches m JOIN competitions c "
+            "USING (competition_id)")).all()
+    seasons: dict[str, set[tuple[str, int]]] = {}
+    for team_id, season, tier in played:
+        seasons.setdefault(team_id, set()).add((season, tier))
+    measurable = set()
+    for (source, country, club), team_id in curated.aliases.items():
+        if source != "clubelo" or team_id not in hidden:
+            continue
+        own = raw[raw["club"] == club]
+        autos = {vocabulary.resolve("football-data", country, a) for (s, c, a), t in curated.aliases.items()
+                 if s == "football-data" and t == team_id}
+        if any(resolve._rated(own, season, tier) is not None
+               for auto in autos if auto for season, tier in seasons.get(auto, ())):
+            measurable.add(team_id)
+    return {"rated": len(measurable), "right": right, "wrong": wrong, "unresolved": len(unresolved)}
 
 
 if __name__ == "__main__":

@@ -378,5 +378,5 @@ CREATE TABLE IF NOT EXISTS team_resolutions (
 
 CREATE INDEX IF NOT EXISTS ix_team_resolutions_team_id ON team_resolutions (team_id);
 
-COMMENT ON COLUMN team_resolutions.decision IS 'new_team | renamed | shared_matches';
+COMMENT ON COLUMN team_resolutions.decision IS 'new_team | renamed | shared_matches | clubelo_name';
 COMMENT ON COLUMN team_resolutions.accepted_at IS 'when a person accepted it into the curated files';

@@ -347,11 +347,16 @@ def _resolve_secondary(competition_id: str, season: str, country: str, source: s
         pending = still
         if not pending:
             return
-    other_league = len(pending) == len(unknown) and len(unknown) >= 4
-    hint = " Most of its clubs are unknown and share no matches: a file of another league?" if other_league else ""
-    resolution.refused[source] = (
-        f"{path}: team spelling(s) not resolved: {'; '.join(problems)}.{hint} Add each to team_aliases.csv "
-        f"({source},{country},<spelling>,<team_id>) if it is a club of {competition_id} {season}.")
+    named_clubs = len(set(pd.concat([frame["home_team_id"], frame["away_team_id"]])))
+    if len(pending) == len(unknown) and len(unknown) * 2 >= named_clubs:
+        resolution.refused[source] = (
+            f"{path}: {len(pending)} of its {named_clubs} clubs are unknown in {country} and none shares its "
+            f"matches with {competition_id} {season}'s {PRIMARY} file: a file of another league? First: "
+            f"{'; '.join(problems[:2])}")
+    else:
+        resolution.refused[source] = (
+            f"{path}: team spelling(s) not resolved: {'; '.join(problems)}. Add each to team_aliases.csv "
+            f"({source},{country},<spelling>,<team_id>) if it is a club of {competition_id} {season}.")
     for spelling in pending:
         mapping.pop(PROVISIONAL + spelling, None)
     _quarantine(validated, pending, "not resolved: no club of the primary source shares its matches")

@@ -61,7 +61,7 @@ team_resolutions = sa.Table(
     sa.Column("country", sa.String(3), primary_key=True),
     sa.Column("alias", sa.Text, primary_key=True),
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.team_id"), nullable=False, index=True),
-    sa.Column("decision", sa.String(16), nullable=False, comment="new_team | renamed | shared_matches"),
+    sa.Column("decision", sa.String(16), nullable=False, comment="new_team | renamed | shared_matches | clubelo_name"),
     sa.Column("evidence", sa.Text, nullable=False),
     sa.Column("first_seen_file", sa.Text, nullable=False),
     sa.Column("competition_id", sa.String(8), nullable=False),
