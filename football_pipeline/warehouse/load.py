@@ -158,7 +158,13 @@ def _refuse_losses(connection: sa.Connection, rows: PartitionRows, sources: set[
     for listed, done in zip(rows.matches["sources"], completed, strict=True):
         for source in listed.split(",") if done else ():
             now[source] = now.get(source, 0) + 1
+    left_out = {f.source: f.message for f in files if f.status != "loaded"}
     for source, total in sorted(before.items()):
+        if source in left_out:  # a secondary file refused (the primary's refusal never gets here)
+            raise LoadRefused(
+                f"{label}: the warehouse holds {total} matches loaded from {source}, and this load's {source} file "
+                f"is left out ({left_out[source]}); refusing to drop them: fix that file, or add what it asks for"
+            )
         if source not in sources:
             raise LoadRefused(
                 f"{label}: the warehouse holds {total} matches loaded from {source}, but no {source} file was "

@@ -73,7 +73,7 @@ def test_real_partition_materializes_with_every_check_passing(harness):
     result = harness.partition()
     assert result.success
     checks = evaluations(result)
-    assert len(checks) == 33 and all(e.passed for e in checks.values()), [
+    assert len(checks) == 34 and all(e.passed for e in checks.values()), [  # teams_resolved: the 34th
         k for k, e in checks.items() if not e.passed]
     assert harness.count(schema.matches) == 380 and harness.count(schema.xg) == 380
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}

@@ -21,8 +21,8 @@ from football_pipeline_tests.serving import data
 pytestmark = pytest.mark.postgres
 
 READABLE = {
-    "competitions", "teams", "team_aliases", "matches", "team_match_stats", "odds", "xg", "elo_ratings",
-    "lineups", "shots", "predictions", "publish_log", "model_performance", "match_features",
+    "competitions", "teams", "team_aliases", "team_resolutions", "matches", "team_match_stats", "odds", "xg",
+    "elo_ratings", "lineups", "shots", "predictions", "publish_log", "model_performance", "match_features",
     "team_stats_monthly", "team_season_stats", "latest_predictions",
 }
 PRIVATE = {"quarantine", "raw_files", "source_files", "alembic_version"}

@@ -336,3 +336,21 @@ def test_cli_load_reports_decisions_and_teams_review_accept(data_dir, tmp_path, 
     assert "No automatic team decisions to review." in capsys.readouterr().out
     assert cli.main(["load", "--data-dir", str(data_dir), "--warehouse-url", url, "--force"]) == 0
     assert "TEAM" not in capsys.readouterr().out  # now curated: nothing decided
+
+
+def test_a_secondary_file_refused_after_it_loaded_keeps_the_partition_as_it_was(engine, data_dir):
+    """Left out the first time it is seen, a secondary file is just missing; left out after it loaded, its
+    rows would be dropped: the load is refused, naming the file and why."""
+    copy_bundled(data_dir, E0_2223, EPL_2022)
+    assert load(engine, data_dir).loaded == 1
+    # La Liga's file (2019-20, moved to 2022-23's dates) saved over the EPL's.
+    la_liga = (pipeline.settings.BUNDLED_DATA_DIR / "understat/La_liga/2019.json").read_bytes()
+    (data_dir / EPL_2022).write_bytes(la_liga.replace(b"2019-", b"2022-").replace(b"2020-", b"2023-"))
+    summary = pipeline.load_directory(engine, data_dir, skip_unchanged=False)
+    assert summary.loaded == 0
+    (refused,) = summary.refused
+    assert "holds 380 matches loaded from understat" in refused and "file is left out" in refused
+    assert "a file of another league?" in refused
+    with engine.connect() as connection:
+        sources = connection.execute(sa.text("SELECT count(*) FROM matches WHERE sources LIKE '%understat%'")).scalar_one()
+    assert sources == 380
