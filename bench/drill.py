@@ -74,6 +74,14 @@ def first_seasons(data_dir: Path, vocabulary: Vocabulary | None = None) -> dict[
 def hide_clubs(dest: Path, first: dict[str, str], cutoff: str) -> set[str]:
     """Write the curated vocabulary to `dest` less every club first seen after `cutoff` (and its aliases)."""
     hidden = {team_id for team_id, season in first.items() if season > cutoff}
+    write_vocabulary(dest, drop_teams=hidden)
+    return hidden
+
+
+def write_vocabulary(dest: Path, drop_teams: set[str] = frozenset(),
+                     drop_aliases: set[tuple[str, str]] = frozenset()) -> Path:
+    """The curated teams.csv/team_aliases.csv written to `dest` less some clubs (with every alias of
+    theirs) and some (source, spelling) rows."""
     dest.mkdir(parents=True, exist_ok=True)
     for name, column in (("teams.csv", 0), ("team_aliases.csv", 3)):
         with (DATA_DIR / name).open(encoding="utf-8", newline="") as handle:
@@ -81,8 +89,9 @@ def hide_clubs(dest: Path, first: dict[str, str], cutoff: str) -> set[str]:
         with (dest / name).open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(rows[0])
-            writer.writerows(row for row in rows[1:] if row[column] not in hidden)
-    return hidden
+            writer.writerows(row for row in rows[1:] if row[column] not in drop_teams
+                             and not (name == "team_aliases.csv" and (row[0], row[2]) in drop_aliases))
+    return dest
 
 
 def compare_links(engine: sa.Engine, data_dir: Path, curated: Vocabulary | None = None) -> dict[str, object]:

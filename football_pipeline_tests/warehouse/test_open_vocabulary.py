@@ -6,7 +6,6 @@ the real files of the seasons after it are what a deployment meets in August.
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
@@ -28,18 +27,7 @@ from bench import drill  # noqa: E402
 
 def trimmed(dest: Path, drop_teams: set[str] = frozenset(), drop_aliases: set[tuple[str, str]] = frozenset()) -> Path:
     """The bundled vocabulary less some clubs (with every alias) and some (source, alias) rows."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name, column in (("teams.csv", 0), ("team_aliases.csv", 3)):
-        with (DATA_DIR / name).open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))
-        with (dest / name).open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(rows[0])
-            for row in rows[1:]:
-                if row[column] in drop_teams or (name == "team_aliases.csv" and (row[0], row[2]) in drop_aliases):
-                    continue
-                writer.writerow(row)
-    return dest
+    return drill.write_vocabulary(dest, drop_teams, drop_aliases)
 
 
 def load(engine: sa.Engine, data_dir: Path, vocabulary_dir: Path | None = None) -> pipeline.DirectorySummary:
