@@ -205,3 +205,12 @@ def test_alias_file_spellings_are_normalised_on_load(tmp_path: Path) -> None:
     _write(tmp_path / "team_aliases.csv", "source,country,alias,team_id",
            "football-data,ENG,\xa0Spaced\xa0 Out ,manchester-city")
     assert Vocabulary.load([tmp_path]).resolve("football-data", "ENG", "Spaced Out") == "manchester-city"
+
+
+def test_new_team_ids_are_slugs_made_unique_by_country():
+    from football_pipeline.common.teams import new_team_id
+
+    assert new_team_id("Trentside Rovers", "ENG", {"arsenal"}) == "trentside-rovers"
+    assert new_team_id("Arsenal", "NED", {"arsenal"}) == "arsenal-ned"  # another country's club of that name
+    assert new_team_id("Arsenal", "NED", {"arsenal", "arsenal-ned"}) == "arsenal-ned-2"
+    assert new_team_id("1. FC Köln", "GER", set()) == "1-fc-koln"
