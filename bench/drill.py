@@ -14,7 +14,6 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from football_pipeline.common import competitions
-from football_pipeline.common.seasons import Season
 from football_pipeline.common.teams import DATA_DIR, Vocabulary, normalise
 from football_pipeline.ingestion.files import FOOTBALL_DATA, discover
 from football_pipeline.pipeline import PARSERS
@@ -132,6 +131,3 @@ def compare_links(engine: sa.Engine, data_dir: Path, curated: Vocabulary | None 
                                            f"both {auto_a}")
     return {"links": links, "recovered": recovered, "wrong": wrong, "missed": missed, "wrong_pairs": wrong_pairs}
 
-
-def season_after(key: str) -> str:
-    return Season(Season.from_key(key).start_year + 1).key

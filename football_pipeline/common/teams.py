@@ -98,9 +98,6 @@ class Vocabulary:
                 learned.origins[key] = "learned"
         return learned
 
-    def curated_files(self) -> list[str]:
-        return sorted({o for o in self.origins.values() if o != "learned"})
-
     def new_team_id(self, name: str, country: str) -> str:
         return new_team_id(name, country, self.teams)
 

@@ -18,7 +18,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from football_pipeline.common.teams import normalise
 from football_pipeline.ingestion.records import Rejection
 from football_pipeline.warehouse import schema
 from football_pipeline.warehouse.build import PartitionRows
@@ -93,17 +94,22 @@ def write_reference(connection: sa.Connection, reference: dict[str, list[dict]])
     a stored decision, which is permanent (the first one stays)."""
     for name, keys in (("teams", ["team_id"]), ("team_aliases", ["source", "country", "alias"]),
                        ("team_resolutions", ["source", "country", "alias"])):
-        rows = reference.get(name) or []
-        if not rows:
-            continue
-        table = schema.metadata.tables[name]
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table).values(rows)
-        if name == "team_resolutions":
-            connection.execute(statement.on_conflict_do_nothing(index_elements=keys))
-        else:
-            updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-            connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
+        upsert(connection, schema.metadata.tables[name], reference.get(name) or [], keys,
+               keep_existing=name == "team_resolutions")
+
+
+def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[dict], keys: Sequence[str],
+           keep_existing: bool = False) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE (or, `keep_existing`, DO NOTHING), on SQLite and PostgreSQL."""
+    if not rows:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(list(rows))
+    if keep_existing:
+        connection.execute(statement.on_conflict_do_nothing(index_elements=list(keys)))
+        return
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
 
 
 def record_unloaded(engine: sa.Engine, competition_id: str, season: str, record: FileRecord) -> int:
@@ -271,9 +277,8 @@ def _team_names(connection: sa.Connection, rows: PartitionRows,
     for team_id, alias in connection.execute(sa.select(aliases.c.team_id, aliases.c.alias).where(
             aliases.c.team_id.in_(team_ids))):
         names[team_id].append(alias)
-    reference = getattr(rows, "reference", None) or {}
-    for row in reference.get("team_aliases", []) if isinstance(reference, dict) else []:
-        if row.get("team_id") in names and row.get("alias"):
+    for row in rows.reference.get("team_aliases", []):  # spellings this load adds
+        if row["team_id"] in names:
             names[row["team_id"]].append(row["alias"])
     return {t: tuple(dict.fromkeys([*spellings, t])) for t, spellings in names.items()}
 
@@ -314,7 +319,7 @@ def _row_teams(raw: str) -> list[str]:
 
 
 def _key(spelling: str) -> str:
-    return " ".join(spelling.replace("\xa0", " ").strip().strip('"').split()).casefold()
+    return normalise(spelling.strip().strip('"')).casefold()
 
 
 def _clip(text: str, limit: int = 200) -> str:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from football_pipeline.common.competitions import COMPETITIONS
 from football_pipeline.common.teams import Vocabulary
 from football_pipeline.warehouse import schema
-from football_pipeline.warehouse.load import bulk_insert
-
-
-def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[dict], keys: Sequence[str]) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
-    if not rows:
-        return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(list(rows))
-    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+from football_pipeline.warehouse.load import bulk_insert, upsert
 
 
 def load_reference(engine: sa.Engine, vocabulary: Vocabulary) -> dict[str, int]:

@@ -40,6 +40,7 @@ from football_pipeline.ingestion.files import FOOTBALL_DATA
 from football_pipeline.ingestion.records import Rejection
 from football_pipeline.quality.validate import PROVISIONAL, ValidatedFile, is_provisional
 from football_pipeline.warehouse import schema
+from football_pipeline.warehouse.build import PartitionRows
 
 PRIMARY = FOOTBALL_DATA
 SHARE_NEEDED = 0.8  # a secondary spelling's matches found among one team's
@@ -139,27 +140,21 @@ def learned(engine: sa.Engine, vocabulary: Vocabulary) -> Vocabulary:
     return vocabulary.learn(created, [(s, c, a, t) for s, c, a, t, _, _ in rows])
 
 
-def reference_rows(rows, vocabulary: Vocabulary) -> dict[str, list[dict]]:
+def reference_rows(rows: PartitionRows, vocabulary: Vocabulary) -> dict[str, list[dict]]:
     """What a partition's load writes to the reference tables in its own transaction: the teams its
-    matches name (a data dir's and new clubs included), the data dir's aliases, the decisions taken."""
+    matches name (new clubs included), a data dir's teams and aliases, the decisions taken."""
     resolution: Resolution | None = rows.resolution
-    new = {t.team_id: t for t in (resolution.new_teams if resolution else [])}
-    named = set(rows.matches["home_team_id"]) | set(rows.matches["away_team_id"])
-    teams = [{"team_id": t, "name": (new.get(t) or vocabulary.teams[t]).name,
-              "country": (new.get(t) or vocabulary.teams[t]).country}
-             for t in sorted(named) if t in new or t in vocabulary.teams]
+    decisions = resolution.decisions if resolution else []
+    teams = {**vocabulary.teams, **{t.team_id: t for t in (resolution.new_teams if resolution else [])}}
     bundled = str(vocabulary.base / "team_aliases.csv")
     aliases = [{"source": s, "country": c, "alias": a, "team_id": t}
                for (s, c, a), t in sorted(vocabulary.aliases.items())
-               if vocabulary.origins.get((s, c, a), bundled) not in (bundled, "learned")
-               and (t in named or t in vocabulary.teams)]
-    extra_teams = {a["team_id"] for a in aliases} - named
-    teams += [{"team_id": t, "name": vocabulary.teams[t].name, "country": vocabulary.teams[t].country}
-              for t in sorted(extra_teams)]
-    decisions = resolution.decisions if resolution else []
+               if vocabulary.origins.get((s, c, a), bundled) not in (bundled, "learned")]
     aliases += [{"source": d.source, "country": d.country, "alias": d.spelling, "team_id": d.team_id}
                 for d in decisions]
-    return {"teams": teams, "team_aliases": aliases, "team_resolutions": [d.row() for d in decisions]}
+    named = set(rows.matches["home_team_id"]) | set(rows.matches["away_team_id"]) | {a["team_id"] for a in aliases}
+    return {"teams": [{"team_id": t, "name": teams[t].name, "country": teams[t].country} for t in sorted(named)],
+            "team_aliases": aliases, "team_resolutions": [d.row() for d in decisions]}
 
 
 def needs_resolution(files: Iterable[ValidatedFile | None]) -> bool:
